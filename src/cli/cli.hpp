@@ -1,0 +1,34 @@
+// cli: the `rampart` command tree and its renderers (aligned tables, JSON, a progress bar).
+//
+// Contract (later tooling and tests rely on it):
+//   rampart --version
+//   rampart ingest [--db FILE] [--json] PATH...    exit 0 all stored, 1 some input refused,
+//                                                   2 usage or database error
+//   rampart summary [--db FILE] [--domain D] [--since DATE] [--until DATE] [--json]
+// The database is --db, else $RAMPART_DB, else rampart.db in the working directory.
+// Trust: report text reaching the terminal goes through rampart::printable().
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "core/core.hpp"
+#include "store/store.hpp"
+
+namespace rampart::cli {
+
+/// The real world, as the composition root provides it.
+struct Environment {
+    std::function<Result<std::unique_ptr<store::Store>>(const std::filesystem::path&)> open_store;
+    std::function<Timestamp()> now;
+    std::FILE* out = stdout;
+    std::FILE* err = stderr;
+    bool err_is_terminal = false;
+};
+
+/// Runs one command line; returns the process exit status.
+int run(int argc, char** argv, const Environment& env);
+
+}  // namespace rampart::cli
