@@ -8,6 +8,12 @@
 namespace rampart::service {
 namespace {
 
+/// A stream's own failure (a truncated gzip under the XML) knows no location: it is the report's.
+Error located(Error e, const Location& where) {
+    if (e.where.source.empty()) e.where.source = where.source;
+    return e;
+}
+
 /// Streams parsed records into a store transaction. A duplicate stops the parse at the header,
 /// so a re-sent report costs one index look-up, not a parse.
 class StoreSink final : public report::AggregateSink {
@@ -59,7 +65,7 @@ public:
             sink.writer.reset();  // rolls the partial report back
             if (sink.store_error) fatal = std::move(sink.store_error);
             else if (sink.duplicate) ++outcome_.reports_duplicate;
-            else on_rejected(totals.error());
+            else on_rejected(located(totals.error(), where));
             return;
         }
         store::ReportTotals t{hashed.hex_digest(), totals->records, totals->messages,
@@ -76,7 +82,7 @@ public:
     void on_failure_report(std::span<const std::byte> message, const Location& where) override {
         if (fatal) return;
         auto parsed = report::parse_failure_report(message, where, limits_);
-        if (!parsed) return on_rejected(parsed.error());
+        if (!parsed) return on_rejected(located(parsed.error(), where));
         auto stored = store_.add_failure_report(*parsed, Sha256::of(message),
                                                 store::Provenance{where.source, now_});
         if (!stored) {
