@@ -77,6 +77,10 @@ int run_ingest(const IngestArgs& args, const Environment& env) {
         }
     }
     if (show_progress) bar.finish();
+    if (auto r = ingester.finish(); !r) {
+        error_line(env, r.error().describe());
+        return exit_usage;
+    }
 
     const auto& outcome = ingester.outcome();
     if (args.json) {

@@ -14,10 +14,12 @@
 // kept header block of the reported message is capped. Report text reaches error messages only
 // through printable().
 
+#include <fmt/format.h>
 #include <gmime/gmime.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,8 +29,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "report/report.hpp"
 
@@ -157,10 +157,10 @@ bool is_original_part(GMimeObject* object) {
 }
 
 struct FeedbackSearch {
-    GMimePart* part = nullptr;          // the first message/feedback-report, in document order
-    GMimeMultipart* parent = nullptr;   // the multipart holding it, if any
-    std::size_t count = 0;              // how many there are
-    bool cut_off = false;               // containers deeper than max_nesting were not opened
+    GMimePart* part = nullptr;         // the first message/feedback-report, in document order
+    GMimeMultipart* parent = nullptr;  // the multipart holding it, if any
+    std::size_t count = 0;             // how many there are
+    bool cut_off = false;              // containers deeper than max_nesting were not opened
 };
 
 /// Pre-order walk, so the feedback part of the report itself comes before one that may sit in
@@ -198,14 +198,14 @@ void find_feedback(GMimeObject* object, GMimeMultipart* parent, std::uint32_t de
 }
 
 class FieldMapper {
-public:
+  public:
     FieldMapper(FailureReport& report, const IngestLimits& limits)
         : report_(report), limits_(limits) {}
 
     void add(std::string_view name, std::string_view decoded_value);
     void finish();
 
-private:
+  private:
     void note(std::string_view field, std::string message) {
         report_.diagnostics.push_back(
             Diagnostic{fmt::format("feedback-report/{}", printable(field)), std::move(message)});
@@ -220,8 +220,9 @@ private:
         note(written, "field appears more than once; the first is used");
         return false;
     }
-    /// RFC 9991's Appendix A ends header values with a stray ';'; drop it (and any repeats)
-    /// wherever ';' has no meaning at the end of a value.
+    /// The example in RFC 9991 Appendix A ends header lines with a stray ';' (its From: and
+    /// Message-Id:), and generators copy examples; so a trailing ';' is dropped from every field
+    /// whose grammar gives it no meaning there (all but Authentication-Results).
     static std::string strip_semicolons(std::string value) {
         while (!value.empty() && (value.back() == ';' || value.back() == ' ')) value.pop_back();
         return value;
@@ -234,7 +235,6 @@ private:
     FailureReport& report_;
     const IngestLimits& limits_;
     std::vector<std::string> seen_;
-    std::optional<std::string> received_date_;  // legacy name of Arrival-Date
     bool have_arrival_date_ = false;
 };
 
@@ -258,10 +258,13 @@ void FieldMapper::add(std::string_view name, std::string_view decoded_value) {
 
     // Fields RFC 5965, RFC 6591, RFC 6692 and the IANA MARF registry define but FailureReport
     // does not model: read past them quietly. (The canonicalized header and body can be large.)
-    static constexpr std::string_view unmodelled[] = {
-        "Source-Port",      "Reported-URI",          "Removal-Recipient",
-        "DKIM-Canonicalized-Header", "DKIM-Canonicalized-Body", "DKIM-Selector-DNS",
-        "DKIM-ADSP-DNS"};
+    static constexpr std::string_view unmodelled[] = {"Source-Port",
+                                                      "Reported-URI",
+                                                      "Removal-Recipient",
+                                                      "DKIM-Canonicalized-Header",
+                                                      "DKIM-Canonicalized-Body",
+                                                      "DKIM-Selector-DNS",
+                                                      "DKIM-ADSP-DNS"};
     for (auto field : unmodelled)
         if (is(field)) return;
 
@@ -279,8 +282,7 @@ void FieldMapper::add(std::string_view name, std::string_view decoded_value) {
     } else if (is("Version")) {
         set_once("version", name, report_.version, strip_semicolons(value));
     } else if (is("Auth-Failure")) {
-        set_once("auth-failure", name, report_.auth_failure,
-                 ascii_lower(strip_semicolons(value)));
+        set_once("auth-failure", name, report_.auth_failure, ascii_lower(strip_semicolons(value)));
     } else if (is("Identity-Alignment")) {
         set_once("identity-alignment", name, report_.identity_alignment,
                  ascii_lower(strip_semicolons(value)));
@@ -320,8 +322,7 @@ void FieldMapper::add(std::string_view name, std::string_view decoded_value) {
             report_.arrival_date = *when;
         }
     } else if (is("Original-Mail-From")) {
-        set_once("original-mail-from", name, report_.original_mail_from,
-                 strip_semicolons(value));
+        set_once("original-mail-from", name, report_.original_mail_from, strip_semicolons(value));
     } else if (is("Original-Rcpt-To")) {
         auto rcpt = strip_semicolons(value);
         if (!rcpt.empty()) report_.original_rcpt_to.push_back(std::move(rcpt));
@@ -338,8 +339,7 @@ void FieldMapper::add(std::string_view name, std::string_view decoded_value) {
         // ';' is part of this field's grammar, so nothing is stripped.
         if (!value.empty()) report_.authentication_results.push_back(std::move(value));
     } else if (is("DKIM-Domain")) {
-        set_once("dkim-domain", name, report_.dkim_domain,
-                 ascii_lower(strip_semicolons(value)));
+        set_once("dkim-domain", name, report_.dkim_domain, ascii_lower(strip_semicolons(value)));
     } else if (is("DKIM-Identity")) {
         set_once("dkim-identity", name, report_.dkim_identity, strip_semicolons(value));
     } else if (is("DKIM-Selector")) {
@@ -376,9 +376,9 @@ void read_original(GMimeMessage* original, FailureReport& report) {
         // Cut at a line end so the kept block is whole headers (and whole UTF-8 sequences).
         auto cut = text.rfind('\n', max_original_headers - 1);
         text.resize(cut == std::string::npos ? 0 : cut + 1);
-        report.diagnostics.push_back(Diagnostic{
-            "original", fmt::format("header block cut to {} bytes (limit {} bytes)", text.size(),
-                                    max_original_headers)});
+        report.diagnostics.push_back(
+            Diagnostic{"original", fmt::format("header block cut to {} bytes (limit {} bytes)",
+                                               text.size(), max_original_headers)});
     }
     if (text.empty())
         report.diagnostics.push_back(
@@ -396,8 +396,8 @@ void read_original(GMimeMessage* original, FailureReport& report) {
                         : nullptr;
         }
         if (first != nullptr && INTERNET_ADDRESS_IS_MAILBOX(first))
-            report.original_from =
-                std::string(view(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(first))));
+            report.original_from = std::string(
+                view(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(first))));
     }
     if (report.original_from.empty()) {
         // No mailbox in From (redacted, or a bare group): keep what was written.
@@ -477,14 +477,16 @@ Result<FailureReport> parse_failure_report(std::span<const std::byte> message,
         report.diagnostics.push_back(
             Diagnostic{"message", "bare CR line ends read as LF (old Mac line ends)"});
     auto outer = parse_message(normalised ? std::string_view(*normalised) : as_chars(message));
+    // GMime gives up only when the text does not start with a header block.
     if (!outer.message)
-        return fail(Errc::malformed, "the message could not be parsed as MIME", where);
+        return fail(Errc::malformed,
+                    "the message does not start with a header block: not an e-mail message", where);
     report.report_message_id =
         std::string(view(g_mime_message_get_message_id(outer.message.get())));
 
     FeedbackSearch found;
-    find_feedback(g_mime_message_get_mime_part(outer.message.get()), nullptr, 0,
-                  limits.max_nesting, found);
+    find_feedback(g_mime_message_get_mime_part(outer.message.get()), nullptr, 0, limits.max_nesting,
+                  found);
     if (found.part == nullptr) {
         if (found.cut_off)
             return fail(Errc::limit_exceeded,
@@ -498,25 +500,25 @@ Result<FailureReport> parse_failure_report(std::span<const std::byte> message,
         // multipart/mixed with only message/rfc822) and plain-text unsubscribe mails (sisimai
         // arf-26) carry no machine-readable fields; parsedmarc fills in defaults for them, but
         // a made-up Feedback-Type and Authentication-Results would be data we invented.
-        return fail(Errc::malformed, "no message/feedback-report part: not an ARF report",
-                    where);
+        return fail(Errc::malformed, "no message/feedback-report part: not an ARF report", where);
     }
     if (found.count > 1)
         report.diagnostics.push_back(Diagnostic{
-            "message", fmt::format("{} message/feedback-report parts; the first is used",
-                                   found.count)});
+            "message",
+            fmt::format("{} message/feedback-report parts; the first is used", found.count)});
     // Netease sends multipart/mixed (parsedmarc "[Netease DMARC Failure Report] Rent
     // Reminder.eml"); the fields are the same, so only note it.
-    GMimeContentType* parent_type =
-        found.parent != nullptr ? g_mime_object_get_content_type(GMIME_OBJECT(found.parent))
-                                : nullptr;
+    GMimeContentType* parent_type = found.parent != nullptr
+                                        ? g_mime_object_get_content_type(GMIME_OBJECT(found.parent))
+                                        : nullptr;
     if (parent_type == nullptr ||
         !g_mime_content_type_is_type(parent_type, "multipart", "report") ||
         !iequals(view(g_mime_content_type_get_parameter(parent_type, "report-type")),
                  "feedback-report"))
         report.diagnostics.push_back(
-            Diagnostic{"message", "message/feedback-report part is not inside multipart/report; "
-                                  "report-type=feedback-report"});
+            Diagnostic{"message",
+                       "message/feedback-report part is not inside multipart/report; "
+                       "report-type=feedback-report"});
 
     auto content = decoded_content(found.part);
     if (!content)
@@ -535,10 +537,9 @@ Result<FailureReport> parse_failure_report(std::span<const std::byte> message,
     // The field block has the syntax of a header block (RFC 5965 §3.1), so GMime reads it as
     // the header of a message: folding, CRLF and RFC 2047 words are handled there.
     auto fields = parse_message(*content);
-    if (!fields.message)
-        return fail(Errc::malformed, "the message/feedback-report fields could not be parsed",
-                    where);
-    GMimeHeaderList* list = g_mime_object_get_header_list(GMIME_OBJECT(fields.message.get()));
+    GMimeHeaderList* list = fields.message
+                                ? g_mime_object_get_header_list(GMIME_OBJECT(fields.message.get()))
+                                : nullptr;
     int count = list != nullptr ? g_mime_header_list_get_count(list) : 0;
     if (count == 0)
         return fail(Errc::malformed,
@@ -555,10 +556,10 @@ Result<FailureReport> parse_failure_report(std::span<const std::byte> message,
         rest != nullptr && GMIME_IS_PART(rest)) {
         auto body = decoded_content(GMIME_PART(rest));
         if (body && !trim(*body).empty())
-            report.diagnostics.push_back(Diagnostic{
-                "feedback-report",
-                fmt::format("{} bytes after the field block are not fields; ignored",
-                            trim(*body).size())});
+            report.diagnostics.push_back(
+                Diagnostic{"feedback-report",
+                           fmt::format("{} bytes after the field block are not fields; ignored",
+                                       trim(*body).size())});
     }
 
     find_original(found, report);

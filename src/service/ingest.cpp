@@ -102,6 +102,11 @@ public:
 
     void on_message(const Location&) override { ++outcome_.emails; }
 
+    Result<void> flush() {
+        if (fatal) return std::unexpected(*fatal);
+        return store_.flush();
+    }
+
     std::optional<Error> fatal;
 
 private:
@@ -122,6 +127,8 @@ Result<void> Ingester::ingest(ByteSource& input, const Location& where) {
     if (impl_->fatal) return std::unexpected(*impl_->fatal);
     return {};
 }
+
+Result<void> Ingester::finish() { return impl_->flush(); }
 
 void Ingester::reject(const Error& error) { impl_->on_rejected(error); }
 

@@ -49,6 +49,10 @@ public:
     /// refusals of content are recorded in the outcome.
     [[nodiscard]] Result<void> ingest(ByteSource& input, const Location& where);
 
+    /// Makes everything stored so far durable (see Store::flush). Call once after the last input;
+    /// the outcome is only final once this succeeded.
+    [[nodiscard]] Result<void> finish();
+
     /// Records a refusal found before reading (a path that does not exist).
     void reject(const Error& error);
 

@@ -1,8 +1,8 @@
 // store: where reports live once ingested, behind one interface (SQLite now, PostgreSQL later).
 //
 // Contract every backend keeps:
-// - A report is stored whole in one transaction or not at all: a writer that is destroyed
-//   without commit() leaves no trace, and a process killed mid-report leaves none either.
+// - A report is stored whole or not at all: a writer that is destroyed without commit() leaves
+//   no trace, and a process killed mid-report leaves none either.
 // - Aggregate reports are identified by (org_name, report_id, policy domain): the same report
 //   arriving again in any container is a duplicate. Failure reports are identified by the
 //   Message-ID of the report e-mail, else by the hash of its bytes.
@@ -107,6 +107,11 @@ public:
         const SummaryQuery& query) = 0;
 
     [[nodiscard]] virtual Result<StoreTotals> totals() = 0;
+
+    /// Makes every committed report durable. A backend may group several committed reports
+    /// into one database transaction for speed (each report still all-or-nothing inside it);
+    /// until flush() a crash may lose whole reports, never parts of one, and a rerun stores them.
+    [[nodiscard]] virtual Result<void> flush() = 0;
 };
 
 }  // namespace rampart::store

@@ -37,6 +37,10 @@ public:
         return inner_.summarize(q);
     }
     Result<store::StoreTotals> totals() override { return inner_.totals(); }
+    Result<void> flush() override {
+        if (tick()) return fail(Errc::io, "injected fault in flush");
+        return inner_.flush();
+    }
 
     bool fired() const { return calls_ >= fail_at_; }
 
@@ -77,6 +81,7 @@ bool ingest_examples(store::Store& store, IngestOutcome* outcome = nullptr) {
             break;
         }
     }
+    if (ok && !ingester.finish()) ok = false;
     if (outcome) *outcome = ingester.outcome();
     return ok;
 }

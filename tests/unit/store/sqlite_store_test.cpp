@@ -60,7 +60,11 @@ protected:
     void remove_db() {
         for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
     }
+    /// Counts through a second connection, which sees only what was flushed.
     std::int64_t count_rows(const char* table) {
+        if (store_) {
+            EXPECT_TRUE(store_->flush());
+        }
         sqlite3* db = nullptr;
         sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
         sqlite3_stmt* s = nullptr;
@@ -188,6 +192,25 @@ TEST_F(SqliteStoreTest, FailureReportsAreStoredOncePerMessageId) {
     EXPECT_EQ(count_rows("failure_reports"), 2);
     auto t = store_->totals();
     EXPECT_EQ(t->failure_reports, 2u);
+}
+
+TEST_F(SqliteStoreTest, CommittedReportsBecomeVisibleToOtherConnectionsAtFlush) {
+    store_report(header("google.com", "1", "acme.example"), {record("192.0.2.1", 10, true, true)});
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    auto count = [db] {
+        sqlite3_stmt* s = nullptr;
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM records", -1, &s, nullptr);
+        sqlite3_step(s);
+        auto n = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return n;
+    };
+    EXPECT_EQ(count(), 0);  // batched: not yet durable
+    EXPECT_EQ(store_->totals()->records, 1u);  // but visible to the writer itself
+    ASSERT_TRUE(store_->flush());
+    EXPECT_EQ(count(), 1);
+    sqlite3_close(db);
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsDataAndSchema) {
