@@ -56,6 +56,7 @@ public:
     /// Records a refusal found before reading (a path that does not exist).
     void reject(const Error& error);
 
+    /// Refusals are listed as they happen; the store's counts are final after finish().
     [[nodiscard]] const IngestOutcome& outcome() const noexcept { return outcome_; }
 
 private:
