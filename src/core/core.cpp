@@ -210,7 +210,7 @@ std::string printable(std::string_view text) {
 
 Result<std::size_t> MemorySource::read(std::span<std::byte> buffer) {
     auto n = std::min(buffer.size(), bytes_.size());
-    std::memcpy(buffer.data(), bytes_.data(), n);
+    if (n != 0) std::memcpy(buffer.data(), bytes_.data(), n);  // data() may be null when empty
     bytes_ = bytes_.subspan(n);
     return n;
 }

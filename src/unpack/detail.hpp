@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ private:
 };
 
 /// Counts bytes read and refuses more than a cap (the input-size limit of a file or message).
+/// The first `cap` bytes are handed over; the read after them fails if the stream goes on, and
+/// every read after that fails too.
 class CappedSource final : public ByteSource {
 public:
     CappedSource(ByteSource& inner, std::uint64_t cap, std::string what)
@@ -35,10 +38,12 @@ public:
     [[nodiscard]] std::uint64_t consumed() const noexcept { return consumed_; }
 
 private:
+    [[nodiscard]] std::unexpected<Error> over_limit() const;
     ByteSource& inner_;
     std::uint64_t cap_;
     std::uint64_t consumed_ = 0;
     std::string what_;
+    bool exceeded_ = false;
 };
 
 /// Inflates a gzip stream (RFC 1952) chunk by chunk, concatenated members included. Bytes after
@@ -53,6 +58,7 @@ public:
     Result<std::size_t> read(std::span<std::byte> buffer) override;
 
 private:
+    Result<std::size_t> inflate_some(std::span<std::byte> buffer);
     Result<bool> refill();
     ByteSource& inner_;
     const IngestLimits& limits_;
@@ -63,6 +69,7 @@ private:
     bool inner_eof_ = false;
     std::uint64_t compressed_ = 0;
     std::uint64_t expanded_ = 0;
+    std::optional<Error> error_;
 };
 
 struct Context {

@@ -30,6 +30,15 @@ Result<bool> GzipSource::refill() {
 }
 
 Result<std::size_t> GzipSource::read(std::span<std::byte> buffer) {
+    // Errors are final for the stream (ByteSource's contract): a caller that reads again after
+    // a bomb was stopped must not get the inflation going again.
+    if (error_) return std::unexpected(*error_);
+    auto n = inflate_some(buffer);
+    if (!n) error_ = n.error();
+    return n;
+}
+
+Result<std::size_t> GzipSource::inflate_some(std::span<std::byte> buffer) {
     if (finished_ || buffer.empty()) return std::size_t{0};
     z_.next_out = reinterpret_cast<Bytef*>(buffer.data());
     z_.avail_out = static_cast<uInt>(std::min<std::size_t>(buffer.size(), 1u << 30));
@@ -75,7 +84,9 @@ Result<std::size_t> GzipSource::read(std::span<std::byte> buffer) {
         return fail(Errc::limit_exceeded,
                     fmt::format("decompressed data exceeds the limit of {} bytes (gzip bomb?)",
                                 limits_.max_expanded));
-    if (expanded_ > (1u << 20) && expanded_ / std::max<std::uint64_t>(compressed_, 1) > limits_.max_ratio)
+    // compressed_ includes read-ahead, so the ratio is never overstated.
+    if (expanded_ > (1u << 20) &&
+        expanded_ / std::max<std::uint64_t>(compressed_, 1) > limits_.max_ratio)
         return fail(Errc::limit_exceeded,
                     fmt::format("gzip expands more than {}:1 (gzip bomb?)", limits_.max_ratio));
     return produced;

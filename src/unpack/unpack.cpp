@@ -38,13 +38,28 @@ Result<std::size_t> PeekSource::read(std::span<std::byte> buffer) {
 }
 
 Result<std::size_t> CappedSource::read(std::span<std::byte> buffer) {
-    auto n = inner_.read(buffer);
+    if (exceeded_) return over_limit();
+    if (buffer.empty()) return std::size_t{0};
+    if (consumed_ >= cap_) {
+        // Exactly `cap_` bytes are allowed: only a byte beyond them is an error. Until then every
+        // byte is handed over, so an mbox cut by the cap still yields the messages before the cut.
+        std::byte probe{};
+        auto n = inner_.read(std::span(&probe, 1));
+        if (!n || *n == 0) return n;
+        exceeded_ = true;
+        return over_limit();
+    }
+    auto room = cap_ - consumed_;
+    auto n = inner_.read(buffer.first(static_cast<std::size_t>(
+        std::min<std::uint64_t>(buffer.size(), room))));
     if (!n) return n;
     consumed_ += *n;
-    if (consumed_ > cap_)
-        return fail(Errc::limit_exceeded,
-                    fmt::format("{} is larger than the limit of {} bytes", what_, cap_));
     return n;
+}
+
+std::unexpected<Error> CappedSource::over_limit() const {
+    return fail(Errc::limit_exceeded,
+                fmt::format("{} is larger than the limit of {} bytes", what_, cap_));
 }
 
 Result<std::vector<std::byte>> slurp(ByteSource& in, std::uint64_t cap, const Location& where,
@@ -73,7 +88,8 @@ Result<std::vector<std::byte>> slurp(ByteSource& in, std::uint64_t cap, const Lo
 namespace {
 
 bool starts_with(std::span<const std::byte> head, std::string_view prefix) {
-    return head.size() >= prefix.size() && std::memcmp(head.data(), prefix.data(), prefix.size()) == 0;
+    return head.size() >= prefix.size() &&
+           std::memcmp(head.data(), prefix.data(), prefix.size()) == 0;
 }
 
 /// An RFC 5322 message starts with a header field: a name of printable ASCII other than ':',
@@ -90,6 +106,13 @@ bool looks_like_message(std::span<const std::byte> head) {
     return false;
 }
 
+/// Only whitespace, after an optional UTF-8 byte order mark.
+bool blank(std::span<const std::byte> head) {
+    auto text = as_chars(head);
+    if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+    return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
 void reject(Context& ctx, Errc code, std::string reason, const Location& where) {
     ctx.visitor.on_rejected(Error{code, std::move(reason), where});
 }
@@ -103,6 +126,11 @@ void dispatch(ByteSource& in, const Location& where, Context& ctx, std::uint32_t
                       where);
     PeekSource peek(in);
     auto head = peek.peek(512);
+    if (head && head->size() == 512 && blank(*head)) {
+        // Some generators start a report with many blank lines: look further before deciding,
+        // within a bound, so a stream of spaces cannot make us buffer it whole.
+        head = peek.peek(64 * 1024);
+    }
     if (!head) {
         Error e = std::move(head.error());
         if (e.where.source.empty()) e.where = where;
@@ -131,12 +159,18 @@ void split_mbox(ByteSource& in, const Location& where, Context& ctx, std::uint32
     // RFC 4155 framing: a line starting with "From " after an empty line (or at the start of the
     // file) begins a message. Messages are walked one at a time, so memory stays within one
     // message however large the mailbox is.
-    std::string carry, message;
-    bool in_message = false, prev_empty = true, oversize = false;
+    //
+    // Lines reach `piece` whole, or, when longer than kPiece, in pieces of at least kPiece bytes
+    // (the last one ending the line). Each byte is scanned for '\n' once and no line is held
+    // whole, so a hostile line of any length costs linear time and kPiece bytes of buffer.
+    constexpr std::size_t kPiece = 64 * 1024;
+    std::string message;
+    bool in_message = false, prev_empty = true, oversize = false, in_separator = false;
     std::uint64_t index = 0;
+    auto current = [&] { return where.nested(fmt::format("message {}", index)); };
     auto flush = [&] {
         if (!in_message) return;
-        Location at = where.nested(fmt::format("message {}", index));
+        Location at = current();
         ctx.visitor.on_message(at);
         if (oversize) {
             reject(ctx, Errc::limit_exceeded,
@@ -149,46 +183,80 @@ void split_mbox(ByteSource& in, const Location& where, Context& ctx, std::uint32
         message.clear();
         oversize = false;
     };
-    auto line = [&](std::string_view l) {
-        if (prev_empty && l.starts_with("From ")) {
-            flush();
-            in_message = true;
-            ++index;
-        } else if (in_message && !oversize) {
-            if (message.size() + l.size() > ctx.limits.max_message) {
-                oversize = true;
-                message.clear();
-                message.shrink_to_fit();
-            } else {
-                message.append(l);
+    // `at_start`: the piece begins a line (else it continues an over-long one).
+    auto piece = [&](std::string_view p, bool at_start) {
+        if (at_start) {
+            in_separator = false;
+            if (prev_empty && p.starts_with("From ")) {
+                flush();
+                in_message = true;
+                ++index;
+                // The rest of an over-long "From " line is separator too, not message.
+                in_separator = !p.ends_with('\n');
+                prev_empty = false;
+                return;
+            }
+            prev_empty = p == "\n" || p == "\r\n";
+        } else {
+            prev_empty = false;
+            if (in_separator) {
+                in_separator = !p.ends_with('\n');
+                return;
             }
         }
-        prev_empty = l == "\n" || l == "\r\n";
+        if (!in_message || oversize) return;
+        if (p.size() > ctx.limits.max_message - message.size()) {
+            oversize = true;
+            message.clear();
+            message.shrink_to_fit();
+        } else {
+            message.append(p);
+        }
     };
+    std::string carry;        // the start of an unfinished line, shorter than kPiece
+    bool carry_at_start = true;
     std::vector<std::byte> buf(64 * 1024);
     for (;;) {
         auto n = in.read(buf);
         if (!n) {
+            // The message being read is incomplete: refuse it rather than walk half of it.
             Error e = std::move(n.error());
-            if (e.where.source.empty()) e.where = where;
+            if (in_message) {
+                Location at = current();
+                ctx.visitor.on_message(at);
+                if (e.where.source.empty()) e.where = std::move(at);
+            } else if (e.where.source.empty()) {
+                e.where = where;
+            }
             ctx.visitor.on_rejected(e);
-            break;
+            return;
         }
         if (*n == 0) break;
-        carry.append(as_chars(std::span(buf).first(*n)));
-        std::size_t start = 0;
-        for (auto pos = carry.find('\n'); pos != std::string::npos; pos = carry.find('\n', start)) {
-            line(std::string_view(carry).substr(start, pos + 1 - start));
-            start = pos + 1;
-        }
-        carry.erase(0, start);
-        if (carry.size() > ctx.limits.max_message) {
-            // A line longer than any message we keep: it can only make its message oversize.
-            line(carry);
-            carry.clear();
+        auto rest = as_chars(std::span(buf).first(*n));
+        while (!rest.empty()) {
+            auto nl = rest.find('\n');
+            if (nl == std::string_view::npos) {
+                carry.append(rest);
+                if (carry.size() >= kPiece) {
+                    piece(carry, carry_at_start);
+                    carry.clear();
+                    carry_at_start = false;
+                }
+                break;
+            }
+            auto line = rest.substr(0, nl + 1);
+            rest.remove_prefix(nl + 1);
+            if (carry.empty()) {
+                piece(line, carry_at_start);
+            } else {
+                carry.append(line);
+                piece(carry, carry_at_start);
+                carry.clear();
+            }
+            carry_at_start = true;
         }
     }
-    if (!carry.empty()) line(carry);
+    if (!carry.empty()) piece(carry, carry_at_start);
     flush();
 }
 

@@ -11,7 +11,8 @@
 // Trust: input comes from strangers. Every decompression is capped (IngestLimits::max_expanded,
 // max_ratio), containers nest at most max_nesting deep, a zip is read for at most max_zip_entries
 // entries, and zip entry names are only ever shown, never used as paths. A message is held in
-// memory only up to max_message bytes.
+// memory only up to max_message bytes, and one whose MIME boundaries would make parsing it cost
+// far more than its size is refused before it is parsed.
 // Errors: each refusal goes to Visitor::on_rejected with the location and the reason; unpacking
 // goes on with the next item of the same input where the container allows it.
 #pragma once

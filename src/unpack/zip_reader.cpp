@@ -1,7 +1,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,11 +18,12 @@ struct ArchiveDeleter {
 };
 
 /// Feeds libarchive from a ByteSource; remembers the source's own error so the refusal names it
-/// rather than libarchive's generic "read error".
+/// rather than libarchive's generic "read error", and counts the compressed bytes for the ratio.
 struct ReadState {
     ByteSource& in;
     std::vector<std::byte> buffer = std::vector<std::byte>(64 * 1024);
     std::optional<Error> error;
+    std::uint64_t compressed = 0;
 };
 
 la_ssize_t read_callback(archive* a, void* data, const void** out) {
@@ -31,37 +34,65 @@ la_ssize_t read_callback(archive* a, void* data, const void** out) {
         archive_set_error(a, EIO, "%s", state->error->reason.c_str());
         return -1;
     }
+    state->compressed += *n;
     *out = state->buffer.data();
     return static_cast<la_ssize_t>(*n);
 }
 
-/// The data of the current entry, capped at max_expanded.
+/// The data of the current entry, capped at max_expanded and max_ratio.
 class EntrySource final : public ByteSource {
 public:
-    EntrySource(archive* a, const IngestLimits& limits) : a_(a), limits_(limits) {}
+    EntrySource(archive* a, const ReadState& state, const IngestLimits& limits)
+        : a_(a), state_(state), limits_(limits) {}
     Result<std::size_t> read(std::span<std::byte> buffer) override {
+        // Errors are final: after a cap, further reads must not resume inflating.
+        if (error_) return std::unexpected(*error_);
+        auto n = read_some(buffer);
+        if (!n) error_ = n.error();
+        return n;
+    }
+
+private:
+    Result<std::size_t> read_some(std::span<std::byte> buffer) {
         auto n = archive_read_data(a_, buffer.data(), buffer.size());
-        if (n < 0)
-            return fail(Errc::malformed,
-                        fmt::format("the zip entry is damaged: {}", printable(archive_error_string(a_) ? archive_error_string(a_) : "error")));
+        if (n < 0) {
+            if (state_.error) return std::unexpected(*state_.error);
+            const char* msg = archive_error_string(a_);
+            return fail(Errc::malformed, fmt::format("the zip entry is damaged: {}",
+                                                     printable(msg ? msg : "error")));
+        }
         expanded_ += static_cast<std::uint64_t>(n);
         if (expanded_ > limits_.max_expanded)
             return fail(Errc::limit_exceeded,
                         fmt::format("decompressed data exceeds the limit of {} bytes (zip bomb?)",
                                     limits_.max_expanded));
+        // The denominator is every compressed byte read so far, this entry's and the ones before
+        // it, read-ahead included: the ratio is never overstated, so no real report trips it,
+        // while a bomb (deflate reaches 1032:1) still does past the first MiB.
+        if (expanded_ > (1u << 20) &&
+            expanded_ / std::max<std::uint64_t>(state_.compressed, 1) > limits_.max_ratio)
+            return fail(Errc::limit_exceeded,
+                        fmt::format("zip entry expands more than {}:1 (zip bomb?)",
+                                    limits_.max_ratio));
         return static_cast<std::size_t>(n);
     }
 
-private:
     archive* a_;
+    const ReadState& state_;
     const IngestLimits& limits_;
     std::uint64_t expanded_ = 0;
+    std::optional<Error> error_;
 };
 
 /// Entry names are only shown, never used as paths; still, a name that tries to climb out of a
 /// directory or is absolute marks a hostile archive, so that entry is refused.
 std::optional<std::string> unsafe_name_reason(std::string_view name) {
     if (name.starts_with('/') || name.starts_with('\\')) return "has an absolute path";
+    // "C:/x.xml", "c:x.xml": a Windows drive (libarchive has already turned backslashes into
+    // slashes by the time we see the name).
+    if (name.size() >= 2 && name[1] == ':' &&
+        ((name[0] >= 'A' && name[0] <= 'Z') || (name[0] >= 'a' && name[0] <= 'z')))
+        return "has an absolute path";
     std::size_t start = 0;
     while (start <= name.size()) {
         auto end = name.find_first_of("/\\", start);
@@ -96,7 +127,13 @@ void unzip(ByteSource& in, const Location& where, Context& ctx, std::uint32_t de
     for (;;) {
         archive_entry* entry = nullptr;
         int rc = archive_read_next_header(a.get(), &entry);
-        if (rc == ARCHIVE_EOF) break;
+        if (rc == ARCHIVE_EOF) {
+            // Silence would look like success to the caller: say that nothing was inside.
+            if (entries == 0)
+                ctx.visitor.on_rejected(
+                    Error{Errc::malformed, "the zip archive holds no files", where});
+            break;
+        }
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return damaged("the zip archive is damaged");
         if (archive_entry_filetype(entry) == AE_IFDIR) continue;
         if (++entries > ctx.limits.max_zip_entries) {
@@ -121,7 +158,7 @@ void unzip(ByteSource& in, const Location& where, Context& ctx, std::uint32_t de
             ctx.visitor.on_rejected(Error{Errc::unsupported, "the zip entry is encrypted", at});
             continue;
         }
-        EntrySource entry_source(a.get(), ctx.limits);
+        EntrySource entry_source(a.get(), state, ctx.limits);
         dispatch(entry_source, at, ctx, depth);
     }
 }
