@@ -147,7 +147,10 @@ struct AggregateTotals {
 
 /// Streams one aggregate report from `xml` to `sink`, in bounded memory whatever its size.
 /// The declared encoding is honoured (UTF-8, UTF-16, ISO-8859-1, US-ASCII natively; windows-1252
-/// and other single-byte sets through iconv), a UTF-8 BOM is skipped.
+/// and other single-byte sets through iconv), a UTF-8 BOM is skipped. A document in UTF-8
+/// (declared or by default) has invalid byte sequences replaced by U+FFFD, recorded in one
+/// Diagnostic; Location offsets then count the repaired stream.
+/// A tag, comment or other markup longer than max_field + 128 KiB is Errc::limit_exceeded.
 /// Fails with Errc::malformed (not XML, not a <feedback> document, a required element missing or
 /// unusable, DOCTYPE present), Errc::limit_exceeded, or the source's or sink's error. On failure
 /// the sink may have seen part of the report: it must discard it.
