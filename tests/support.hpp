@@ -19,8 +19,10 @@ inline std::filesystem::path fixtures() { return source_dir() / "tests" / "fixtu
 /// The shared corpus of reports written by others: $RAMPART_CORPUS, else ../shared/corpus next to
 /// the checkout. Empty when absent; callers GTEST_SKIP() with the reason.
 inline std::optional<std::filesystem::path> corpus() {
-    if (const char* env = std::getenv("RAMPART_CORPUS"); env != nullptr && *env != '\0')
-        return std::filesystem::path(env);
+    if (const char* env = std::getenv("RAMPART_CORPUS"); env != nullptr && *env != '\0') {
+        if (std::filesystem::is_directory(env)) return std::filesystem::path(env);
+        return std::nullopt;
+    }
     auto p = source_dir().parent_path() / "shared" / "corpus";
     if (std::filesystem::is_directory(p)) return p;
     return std::nullopt;
