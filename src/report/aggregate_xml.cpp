@@ -466,23 +466,26 @@ Result<Prolog> read_prolog(ByteSource& in) {
     bool eof = false;
     bool utf16 = false;
     std::size_t bom = 0;
-    bool started = false;  // a byte other than BOM and white space has been seen
-    while (!eof && p.head.size() < want) {
-        std::size_t old = p.head.size();
-        p.head.resize(old + want);
-        auto n = in.read(std::span(p.head).subspan(old));
-        if (!n) return std::unexpected(std::move(n.error()));
-        p.head.resize(old + *n);
-        p.total += *n;
-        eof = *n == 0;
-        if (started || utf16) continue;
-        auto text = as_chars(p.head);
-        if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
-            (text.size() >= 2 && (text[0] == '\0' || text[1] == '\0'))) {
-            utf16 = true;  // UTF-16 with or without a BOM: white space is two bytes wide
-            continue;
+    // Decide on what a full prolog window shows, never on the first read alone: a source that
+    // hands out one byte at a time must give the same answer as one that hands out all of it.
+    for (;;) {
+        while (!eof && p.head.size() < want) {
+            std::size_t old = p.head.size();
+            p.head.resize(old + want);
+            auto n = in.read(std::span(p.head).subspan(old));
+            if (!n) return std::unexpected(std::move(n.error()));
+            p.head.resize(old + *n);
+            p.total += *n;
+            eof = *n == 0;
         }
-        bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+        auto text = as_chars(p.head);
+        if (p.skipped == 0 &&
+            (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") ||
+             (text.size() >= 2 && (text[0] == '\0' || text[1] == '\0')))) {
+            utf16 = true;  // UTF-16 with or without a BOM: white space is two bytes wide
+            break;
+        }
+        if (p.skipped == 0) bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
         // Leniency: some generators put blank lines before the XML declaration, which expat
         // refuses ("XML or text declaration not at start of entity"). Drop white space in
         // front of the first '<', counting lines so that error locations stay true.
@@ -499,7 +502,7 @@ Result<Prolog> read_prolog(ByteSource& in) {
         p.skipped += i - bom;
         p.head.erase(p.head.begin() + static_cast<std::ptrdiff_t>(bom),
                      p.head.begin() + static_cast<std::ptrdiff_t>(i));
-        started = p.head.size() > bom;
+        if (p.head.size() > bom || eof) break;  // found the start, or only white space
     }
     if (utf16) {
         p.encoding = Encoding::other;
