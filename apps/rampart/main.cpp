@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "cli/cli.hpp"
+#include "mail/imap/imap.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 int main(int argc, char** argv) {
@@ -13,5 +14,9 @@ int main(int argc, char** argv) {
         return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
     };
     env.err_is_terminal = ::isatty(STDERR_FILENO) == 1;
+    env.connect_imap = [](const rampart::mail::imap::ConnectOptions& options,
+                          const rampart::mail::imap::Secret& password) {
+        return rampart::mail::imap::connect(options, password);
+    };
     return rampart::cli::run(argc, argv, env);
 }

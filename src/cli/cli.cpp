@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/fetch.hpp"
 #include "cli/render.hpp"
 #include "mail/mail.hpp"
 #include "service/service.hpp"
@@ -170,6 +171,9 @@ int run(int argc, char** argv, const Environment& env) {
         ->capture_default_str();
     summary_cmd->add_flag("--json", summary.json, "Print JSON");
 
+    FetchArgs fetch;
+    auto* fetch_cmd = add_fetch_command(app, fetch);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -182,6 +186,7 @@ int run(int argc, char** argv, const Environment& env) {
     }
     if (*ingest_cmd) return run_ingest(ingest, env);
     if (*summary_cmd) return run_summary(summary, env);
+    if (*fetch_cmd) return run_fetch(fetch, env);
     return exit_usage;
 }
 

@@ -5,6 +5,10 @@
 //   rampart ingest [--db FILE] [--json] PATH...    exit 0 all stored, 1 some input refused,
 //                                                   2 usage or database error
 //   rampart summary [--db FILE] [--domain D] [--since DATE] [--until DATE] [--json]
+//   rampart fetch [URL...] [--db FILE] [--json] [--password-file F] [--ca-file F] [--insecure]
+//                 [--archive NAME] [--invalid NAME] [--no-move] [--watch] [--poll-interval S]
+//                 [--config FILE]               exit as ingest; the JSON is ingest's plus
+//                                               messages_seen, messages_moved (and more)
 // The database is --db, else $RAMPART_DB, else rampart.db in the working directory.
 // Trust: report text reaching the terminal goes through rampart::printable().
 #pragma once
@@ -15,6 +19,7 @@
 #include <memory>
 
 #include "core/core.hpp"
+#include "mail/imap/imap.hpp"
 #include "store/store.hpp"
 
 namespace rampart::cli {
@@ -23,6 +28,10 @@ namespace rampart::cli {
 struct Environment {
     std::function<Result<std::unique_ptr<store::Store>>(const std::filesystem::path&)> open_store;
     std::function<Timestamp()> now;
+    /// Opens a logged-in IMAP session (rampart fetch).
+    std::function<Result<std::unique_ptr<mail::imap::Session>>(const mail::imap::ConnectOptions&,
+                                                               const mail::imap::Secret&)>
+        connect_imap;
     std::FILE* out = stdout;
     std::FILE* err = stderr;
     bool err_is_terminal = false;

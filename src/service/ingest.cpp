@@ -51,7 +51,12 @@ struct Failure {
 struct Flush {
     std::promise<Result<void>>* done;
 };
-using Work = std::variant<Begin, Records, Commit, Abort, Failure, Flush>;
+/// A caller's own store work (mailbox memory), run in queue order between reports.
+struct Task {
+    const std::function<Result<void>(store::Store&)>* run;
+    std::promise<Result<void>>* done;
+};
+using Work = std::variant<Begin, Records, Commit, Abort, Failure, Flush, Task>;
 
 /// Owns the store while the ingest runs: applies the work items in order on its own thread.
 class StoreWorker {
@@ -81,6 +86,14 @@ public:
         std::promise<Result<void>> done;
         auto result = done.get_future();
         push(Flush{&done});
+        return result.get();
+    }
+
+    /// Waits until everything queued so far is applied, then runs `task` on the worker.
+    Result<void> run(const std::function<Result<void>(store::Store&)>& task) {
+        std::promise<Result<void>> done;
+        auto result = done.get_future();
+        push(Task{&task, &done});
         return result.get();
     }
 
@@ -157,6 +170,13 @@ private:
         auto r = store_.flush();
         if (!r) fatal(r.error());
         f.done->set_value(std::move(r));
+    }
+    void apply(Task& t) {
+        if (failed()) {
+            t.done->set_value(std::unexpected(failure()));
+            return;
+        }
+        t.done->set_value((*t.run)(store_));
     }
 
     void fatal(Error e) {
@@ -235,6 +255,7 @@ public:
         sink.send_batch();
         worker_.push(Commit{store::ReportTotals{hashed.hex_digest(), totals->records,
                                                 totals->messages, std::move(totals->diagnostics)}});
+        ++handed_reports;
     }
 
     void on_failure_report(std::span<const std::byte> message, const Location& where) override {
@@ -243,6 +264,7 @@ public:
         if (!parsed) return on_rejected(located(parsed.error(), where));
         worker_.push(Failure{std::move(*parsed), Sha256::of(message),
                              store::Provenance{where.source, now_}});
+        ++handed_failures;
     }
 
     void on_rejected(const Error& error) override {
@@ -258,6 +280,13 @@ public:
         if (worker_.failed()) return worker_.failure();
         return std::nullopt;
     }
+
+    Result<void> run_on_store(const std::function<Result<void>(store::Store&)>& task) {
+        return worker_.run(task);
+    }
+
+    /// Reports and failure reports parsed whole and handed to the store (stored or duplicate).
+    std::uint64_t handed_reports = 0, handed_failures = 0;
 
     Result<void> finish() {
         auto r = worker_.flush();
@@ -292,5 +321,26 @@ Result<void> Ingester::ingest(ByteSource& input, const Location& where) {
 Result<void> Ingester::finish() { return impl_->finish(); }
 
 void Ingester::reject(const Error& error) { impl_->on_rejected(error); }
+
+Result<InputOutcome> Ingester::ingest_message(std::span<const std::byte> bytes,
+                                              const Location& where) {
+    auto reports = impl_->handed_reports, failures = impl_->handed_failures;
+    auto refusals = outcome_.rejected.size();
+    ++outcome_.inputs;
+    unpack::unpack(bytes, where, limits_, *impl_);
+    if (auto f = impl_->failure()) return std::unexpected(std::move(*f));
+    InputOutcome in;
+    in.reports = impl_->handed_reports - reports;
+    in.failure_reports = impl_->handed_failures - failures;
+    in.rejected.assign(outcome_.rejected.begin() + static_cast<std::ptrdiff_t>(refusals),
+                       outcome_.rejected.end());
+    return in;
+}
+
+Result<void> Ingester::flush() { return impl_->finish(); }
+
+Result<void> Ingester::with_store(const std::function<Result<void>(store::Store&)>& task) {
+    return impl_->run_on_store(task);
+}
 
 }  // namespace rampart::service

@@ -83,6 +83,32 @@ struct DomainSummary {
     std::vector<SourceSummary> top_sources;
 };
 
+/// What became of one e-mail message read from a mailbox (IMAP), remembered so that a later
+/// fetch neither downloads nor counts it again. UIDs mean something only together with the
+/// folder's UIDVALIDITY (RFC 9051 §2.3.1.1): when that changes, the old rows no longer apply and
+/// report identity alone keeps the counts right.
+enum class MailOutcome : std::uint8_t {
+    report,   // held at least one report (new or duplicate): filed to the archive folder
+    invalid,  // held none, or was refused: filed to the invalid folder
+};
+[[nodiscard]] inline std::string_view to_string(MailOutcome outcome) noexcept {
+    return outcome == MailOutcome::report ? "report" : "invalid";
+}
+
+struct MailboxMessage {
+    std::string mailbox;  // "user@host:port/folder": never a password
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uid = 0;
+    MailOutcome outcome = MailOutcome::report;
+    std::string reason;  // why it is invalid; empty for reports
+    Timestamp seen_at{};
+};
+
+struct SeenMessage {
+    std::uint32_t uid = 0;
+    MailOutcome outcome = MailOutcome::report;
+};
+
 struct StoreTotals {
     std::uint64_t reports = 0;
     std::uint64_t records = 0;
@@ -112,6 +138,14 @@ public:
     /// into one database transaction for speed (each report still all-or-nothing inside it);
     /// until flush() a crash may lose whole reports, never parts of one, and a rerun stores them.
     [[nodiscard]] virtual Result<void> flush() = 0;
+
+    /// Remembers a mailbox message as processed (replacing an earlier row for the same UID).
+    /// Written with the reports around it and durable at the same flush().
+    [[nodiscard]] virtual Result<void> remember_message(const MailboxMessage& message) = 0;
+
+    /// The messages remembered for `mailbox` under `uidvalidity`, in UID order.
+    [[nodiscard]] virtual Result<std::vector<SeenMessage>> seen_messages(
+        std::string_view mailbox, std::uint32_t uidvalidity) = 0;
 };
 
 }  // namespace rampart::store

@@ -109,6 +109,19 @@ CREATE TABLE failure_reports (
 );
 CREATE INDEX failure_reports_domain ON failure_reports (domain, arrival_date);
 )sql"},
+    // Mailbox messages already processed (rampart fetch): what lets --no-move skip them, and a
+    // fetch cut off between storing and moving finish the move without downloading them again.
+    {2, R"sql(
+CREATE TABLE mailbox_messages (
+    mailbox TEXT NOT NULL,             -- user@host:port/folder, never a password
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    outcome TEXT NOT NULL,             -- report or invalid
+    reason TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, uidvalidity, uid)
+) WITHOUT ROWID;
+)sql"},
 };
 
 struct DbDeleter {
@@ -435,6 +448,35 @@ public:
         return {};
     }
 
+    Result<void> remember_message(const MailboxMessage& m) override {
+        RAMPART_ASSERT(!writing_);
+        if (auto r = open_batch(); !r) return r;
+        remember_.text(1, m.mailbox)
+            .integer(2, m.uidvalidity)
+            .integer(3, m.uid)
+            .text(4, to_string(m.outcome))
+            .text(5, m.reason)
+            .integer(6, m.seen_at.time_since_epoch().count());
+        if (auto r = remember_.exec("remembering a mailbox message"); !r) return r;
+        return report_done(0);
+    }
+
+    Result<std::vector<SeenMessage>> seen_messages(std::string_view mailbox,
+                                                   std::uint32_t uidvalidity) override {
+        std::vector<SeenMessage> out;
+        seen_.text(1, mailbox).integer(2, uidvalidity);
+        for (;;) {
+            auto row = seen_.step("reading remembered mailbox messages");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            auto uid = seen_.col_int(0);
+            if (uid <= 0 || uid > UINT32_MAX) continue;
+            out.push_back({static_cast<std::uint32_t>(uid),
+                           seen_.col_text(1) == "report" ? MailOutcome::report : MailOutcome::invalid});
+        }
+        return out;
+    }
+
     ~SqliteStore() override {
         if (in_batch_) (void)commit_.exec("committing reports");
     }
@@ -468,7 +510,20 @@ private:
         return {};
     }
 
+    /// Applies pending migrations. The version is read and the migrations applied inside one
+    /// IMMEDIATE transaction, so two processes opening a new database at the same moment do not
+    /// both run migration 1.
     Result<void> migrate() {
+        if (auto r = exec_script(db_.get(), "BEGIN IMMEDIATE", "locking the schema"); !r) return r;
+        auto result = migrate_locked();
+        if (!result) {
+            (void)exec_script(db_.get(), "ROLLBACK", "rolling back");
+            return result;
+        }
+        return exec_script(db_.get(), "COMMIT", "committing the schema");
+    }
+
+    Result<void> migrate_locked() {
         if (auto r = exec_script(db_.get(),
                                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
                                  "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
@@ -488,15 +543,12 @@ private:
                                     version, sqlite_schema_version()));
         for (const auto& m : migrations) {
             if (m.version <= version) continue;
-            auto script = fmt::format(
-                "BEGIN IMMEDIATE; {} INSERT INTO schema_migrations VALUES ({}, unixepoch()); COMMIT;",
-                m.sql, m.version);
+            auto script = fmt::format("{} INSERT INTO schema_migrations VALUES ({}, unixepoch());",
+                                      m.sql, m.version);
             if (auto r = exec_script(db_.get(), script.c_str(),
                                      fmt::format("applying migration {}", m.version));
-                !r) {
-                (void)exec_script(db_.get(), "ROLLBACK", "rolling back");
+                !r)
                 return r;
-            }
         }
         return {};
     }
@@ -532,6 +584,12 @@ private:
             {&finish_report_,
              "UPDATE reports SET content_sha256 = ?2, record_count = ?3, message_count = ?4, "
              "dmarc_pass = ?5, spf_aligned = ?6, dkim_aligned = ?7, diagnostics = ?8 WHERE id = ?1"},
+            {&remember_,
+             "INSERT OR REPLACE INTO mailbox_messages (mailbox, uidvalidity, uid, outcome, reason, "
+             "seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+            {&seen_,
+             "SELECT uid, outcome FROM mailbox_messages WHERE mailbox = ?1 AND uidvalidity = ?2 "
+             "ORDER BY uid"},
             {&insert_failure_,
              "INSERT OR IGNORE INTO failure_reports (dedup_key, content_sha256, domain, "
              "feedback_type, user_agent, version, auth_failure, identity_alignment, "
@@ -555,6 +613,7 @@ private:
     std::chrono::steady_clock::time_point batch_start_;
     Stmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_, find_report_, insert_report_, insert_record_, insert_reason_,
         insert_auth_, finish_report_, insert_failure_;
+    Stmt remember_, seen_;
 };
 
 SqliteWriter::~SqliteWriter() {

@@ -41,6 +41,14 @@ public:
         if (tick()) return fail(Errc::io, "injected fault in flush");
         return inner_.flush();
     }
+    Result<void> remember_message(const store::MailboxMessage& m) override {
+        if (tick()) return fail(Errc::io, "injected fault in remember_message");
+        return inner_.remember_message(m);
+    }
+    Result<std::vector<store::SeenMessage>> seen_messages(std::string_view mailbox,
+                                                          std::uint32_t uidvalidity) override {
+        return inner_.seen_messages(mailbox, uidvalidity);
+    }
 
     bool fired() const { return calls_ >= fail_at_; }
 
