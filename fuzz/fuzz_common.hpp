@@ -92,15 +92,25 @@ struct Event {
     std::string detail;        // the failure's reason, when it is comparable
 };
 
+/// True for expat's own syntax errors, whose wording depends on where expat's buffer ended when
+/// it gave up ("XML declaration not well-formed" at once, "invalid token" in pieces).
+inline bool expat_syntax_error(const std::string& detail) {
+    return detail.find("not well-formed XML: ") != std::string::npos;
+}
+
 /// Two runs agree when they produced the same events. Failures agree on their code and detail,
 /// except where a limit was hit: a cap is checked between reads, so with other read sizes the
-/// same input may run into a syntax error (or the end of the stream) first.
+/// same input may run into a syntax error (or the end of the stream) first; and two syntax
+/// errors of expat's agree whatever expat's wording.
 inline bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         if (a[i].what != b[i].what || a[i].code.has_value() != b[i].code.has_value()) return false;
         if (!a[i].code) continue;
         if (a[i].code == Errc::limit_exceeded || b[i].code == Errc::limit_exceeded) continue;
+        if (a[i].code == b[i].code && expat_syntax_error(a[i].detail) &&
+            expat_syntax_error(b[i].detail))
+            continue;
         if (a[i].code != b[i].code || a[i].detail != b[i].detail) return false;
     }
     return true;
