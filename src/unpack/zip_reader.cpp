@@ -2,6 +2,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -21,22 +22,73 @@ struct ArchiveDeleter {
 /// rather than libarchive's generic "read error", and counts the compressed bytes for the ratio.
 struct ReadState {
     ByteSource& in;
-    std::vector<std::byte> buffer = std::vector<std::byte>(64 * 1024);
+    // The last few blocks handed to libarchive, kept so that an entry's local header can be
+    // looked at after libarchive parsed it (see compression_method). Rotating buffers: libarchive
+    // only needs a block until the next read callback.
+    static constexpr std::size_t kept = 4;
+    std::array<std::vector<std::byte>, kept> blocks;
+    std::array<std::uint64_t, kept> block_offset{};
+    std::array<std::size_t, kept> block_size{};
+    std::size_t next = 0;
     std::optional<Error> error;
     std::uint64_t compressed = 0;
+
+    std::optional<std::uint8_t> byte_at(std::uint64_t offset) const {
+        for (std::size_t i = 0; i < kept; ++i)
+            if (offset >= block_offset[i] && offset - block_offset[i] < block_size[i])
+                return static_cast<std::uint8_t>(blocks[i][offset - block_offset[i]]);
+        return std::nullopt;
+    }
 };
 
 la_ssize_t read_callback(archive* a, void* data, const void** out) {
     auto* state = static_cast<ReadState*>(data);
-    auto n = state->in.read(state->buffer);
+    auto slot = state->next++ % ReadState::kept;
+    auto& block = state->blocks[slot];
+    block.resize(64 * 1024);
+    auto n = state->in.read(block);
     if (!n) {
         state->error = std::move(n.error());
         archive_set_error(a, EIO, "%s", state->error->reason.c_str());
         return -1;
     }
+    state->block_offset[slot] = state->compressed;
+    state->block_size[slot] = *n;
     state->compressed += *n;
-    *out = state->buffer.data();
+    *out = block.data();
     return static_cast<la_ssize_t>(*n);
+}
+
+/// The compression method of the entry libarchive has just read the header of, found as the
+/// most recent local header (APPNOTE 4.3.7: signature, then the method as a little-endian
+/// 16-bit field at +8, the name length at +26 and the name at +30) that carries the entry's
+/// name among the blocks kept. (libarchive's archive_read_header_position() is not the local
+/// header's offset for the second and later entries of a streamed zip.)
+std::optional<std::uint16_t> compression_method(const ReadState& state, std::string_view name) {
+    auto at = [&state](std::uint64_t off) { return state.byte_at(off); };
+    auto same = [](std::uint8_t a, char b) {
+        // libarchive turns a Windows '\' separator into '/'.
+        return a == static_cast<std::uint8_t>(b) || (a == '\\' && b == '/');
+    };
+    std::uint64_t end = state.compressed;
+    std::uint64_t begin = end;
+    for (std::size_t i = 0; i < ReadState::kept; ++i)
+        if (state.block_size[i] != 0) begin = std::min(begin, state.block_offset[i]);
+    for (std::uint64_t off = end; off-- > begin;) {
+        if (at(off) != 'P' || at(off + 1) != 'K' || at(off + 2) != 3 || at(off + 3) != 4) continue;
+        auto n0 = at(off + 26), n1 = at(off + 27);
+        if (!n0 || !n1 || static_cast<std::size_t>(*n0 | (*n1 << 8)) != name.size()) continue;
+        bool match = true;
+        for (std::size_t k = 0; match && k < name.size(); ++k) {
+            auto b = at(off + 30 + k);
+            match = b && same(*b, name[k]);
+        }
+        if (!match) continue;
+        auto lo = at(off + 8), hi = at(off + 9);
+        if (!lo || !hi) return std::nullopt;
+        return static_cast<std::uint16_t>(*lo | (*hi << 8));
+    }
+    return std::nullopt;
 }
 
 /// The data of the current entry, capped at max_expanded and max_ratio.
@@ -152,6 +204,21 @@ void unzip(ByteSource& in, const Location& where, Context& ctx, std::uint32_t de
         if (auto why = unsafe_name_reason(name)) {
             ctx.visitor.on_rejected(
                 Error{Errc::malformed, fmt::format("zip entry name {}", *why), at});
+            continue;
+        }
+        // Receivers compress with deflate (or store). libarchive would also decode LZMA, bzip2,
+        // xz and zstd entries, and LZMA takes its dictionary size from the entry itself: a
+        // 400-byte entry made liblzma ask for 4 GiB (found by fuzz_unpack). Only the two
+        // methods reports use are read.
+        auto method = compression_method(state, raw ? std::string_view(raw) : std::string_view());
+        if (method != std::uint16_t{0} && method != std::uint16_t{8}) {
+            ctx.visitor.on_rejected(Error{
+                Errc::unsupported,
+                method ? fmt::format("the zip entry uses compression method {}; only stored "
+                                     "and deflate entries are read",
+                                     *method)
+                       : std::string("the zip entry's local header cannot be checked"),
+                at});
             continue;
         }
         if (archive_entry_is_encrypted(entry)) {

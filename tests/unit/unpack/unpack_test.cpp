@@ -1470,3 +1470,21 @@ TEST(UnpackCorpus, EmptyFileIsRefused) {
 
 }  // namespace
 }  // namespace rampart::unpack
+
+namespace rampart::unpack {
+namespace {
+
+TEST(UnpackFixture, ZipEntriesOtherThanStoredOrDeflateAreRefusedUndecoded) {
+    // tests/fixtures/unpack/README.md: an LZMA entry whose header asks for a 4 GiB dictionary.
+    auto file = test::fixtures() / "unpack" / "lzma-dictionary-bomb.zip";
+    auto r = run(test::read_file(file), "bomb.zip");
+    EXPECT_TRUE(r.aggregates.empty()) << describe(r);
+    ASSERT_EQ(r.rejections.size(), 1u) << describe(r);
+    EXPECT_EQ(r.rejections[0].code, Errc::unsupported);
+    EXPECT_EQ(r.rejections[0].where.source, "bomb.zip > report.xml");
+    EXPECT_NE(r.rejections[0].reason.find("compression method 14"), std::string::npos)
+        << r.rejections[0].reason;
+}
+
+}  // namespace
+}  // namespace rampart::unpack
