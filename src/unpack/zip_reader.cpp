@@ -22,40 +22,41 @@ struct ArchiveDeleter {
 /// rather than libarchive's generic "read error", and counts the compressed bytes for the ratio.
 struct ReadState {
     ByteSource& in;
-    // The last few blocks handed to libarchive, kept so that an entry's local header can be
-    // looked at after libarchive parsed it (see compression_method). Rotating buffers: libarchive
-    // only needs a block until the next read callback.
-    static constexpr std::size_t kept = 4;
-    std::array<std::vector<std::byte>, kept> blocks;
-    std::array<std::uint64_t, kept> block_offset{};
-    std::array<std::size_t, kept> block_size{};
-    std::size_t next = 0;
+    std::vector<std::byte> buffer = std::vector<std::byte>(64 * 1024);
+    // The bytes most recently handed to libarchive, at least `window` of them, kept so that an
+    // entry's local header can be looked at after libarchive parsed it (compression_method).
+    // Counted in bytes, not reads: a source may hand out a few bytes per read.
+    static constexpr std::size_t window = 256 * 1024;
+    std::vector<std::byte> history;
+    std::uint64_t history_start = 0;
     std::optional<Error> error;
     std::uint64_t compressed = 0;
 
+    void remember(std::span<const std::byte> bytes) {
+        history.insert(history.end(), bytes.begin(), bytes.end());
+        if (history.size() > 2 * window) {
+            auto drop = history.size() - window;
+            history.erase(history.begin(), history.begin() + static_cast<std::ptrdiff_t>(drop));
+            history_start += drop;
+        }
+    }
     std::optional<std::uint8_t> byte_at(std::uint64_t offset) const {
-        for (std::size_t i = 0; i < kept; ++i)
-            if (offset >= block_offset[i] && offset - block_offset[i] < block_size[i])
-                return static_cast<std::uint8_t>(blocks[i][offset - block_offset[i]]);
-        return std::nullopt;
+        if (offset < history_start || offset - history_start >= history.size()) return std::nullopt;
+        return static_cast<std::uint8_t>(history[offset - history_start]);
     }
 };
 
 la_ssize_t read_callback(archive* a, void* data, const void** out) {
     auto* state = static_cast<ReadState*>(data);
-    auto slot = state->next++ % ReadState::kept;
-    auto& block = state->blocks[slot];
-    block.resize(64 * 1024);
-    auto n = state->in.read(block);
+    auto n = state->in.read(state->buffer);
     if (!n) {
         state->error = std::move(n.error());
         archive_set_error(a, EIO, "%s", state->error->reason.c_str());
         return -1;
     }
-    state->block_offset[slot] = state->compressed;
-    state->block_size[slot] = *n;
     state->compressed += *n;
-    *out = block.data();
+    state->remember(std::span(state->buffer).first(*n));
+    *out = state->buffer.data();
     return static_cast<la_ssize_t>(*n);
 }
 
@@ -71,9 +72,7 @@ std::optional<std::uint16_t> compression_method(const ReadState& state, std::str
         return a == static_cast<std::uint8_t>(b) || (a == '\\' && b == '/');
     };
     std::uint64_t end = state.compressed;
-    std::uint64_t begin = end;
-    for (std::size_t i = 0; i < ReadState::kept; ++i)
-        if (state.block_size[i] != 0) begin = std::min(begin, state.block_offset[i]);
+    std::uint64_t begin = state.history_start;
     for (std::uint64_t off = end; off-- > begin;) {
         if (at(off) != 'P' || at(off + 1) != 'K' || at(off + 2) != 3 || at(off + 3) != 4) continue;
         auto n0 = at(off + 26), n1 = at(off + 27);
