@@ -22,7 +22,7 @@ SEEDS = os.path.join(HERE, "seeds")
 ZIP_DATE = (2026, 11, 1, 0, 0, 0)
 
 # Limits the fuzzers run under (fuzz_common.hpp): crafted seeds go just past them.
-MAX_EXPANDED = 8 << 20
+MAX_EXPANDED = 8 << 20  # bombs go past it, so they trip the 100:1 ratio check first
 MAX_NESTING = 8
 MAX_ZIP_ENTRIES = 16
 MAX_RECORDS = 128
