@@ -842,7 +842,7 @@ private:
             case Ctx::source_ip: {
                 auto ip = IpAddress::parse(v);
                 if (!ip) {
-                    // An empty one may belong to a placeholder row: decided in finish_record.
+                    // An empty one may be a filler row (count 0): decided in finish_record.
                     if (!v.empty()) return stop(field_error(ip.error().reason));
                     empty_ip_error_ = field_error(ip.error().reason);
                     break;
@@ -894,7 +894,7 @@ private:
     void finish_record() {
         if (!source_ip_seen_ && empty_ip_error_) {
             // Leniency: dmarc-report-converter's test_empty.xml is a report whose only record
-            // is a placeholder, every element empty and <count>0</count>. A row that carries
+            // is filler, every element empty and <count>0</count>. A row that carries
             // no messages and no sender says nothing, so it is dropped (and noted) rather than
             // losing the report; with a non-zero count the empty address stays fatal.
             if (count_seen_ && record_.count == 0) {
