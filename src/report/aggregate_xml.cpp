@@ -471,7 +471,7 @@ Result<Prolog> read_prolog(ByteSource& in) {
     for (;;) {
         while (!eof && p.head.size() < want) {
             std::size_t old = p.head.size();
-            p.head.resize(old + want);
+            p.head.resize(want);  // never past the window, whatever the read sizes
             auto n = in.read(std::span(p.head).subspan(old));
             if (!n) return std::unexpected(std::move(n.error()));
             p.head.resize(old + *n);
