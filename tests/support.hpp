@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +38,26 @@ inline std::string read_file(const std::filesystem::path& p) {
 
 inline std::span<const std::byte> bytes_of(const std::string& s) {
     return std::as_bytes(std::span<const char>(s.data(), s.size()));
+}
+
+/// What a shell command line printed on standard output, and how it exited (-1: not normally).
+struct ShellResult {
+    int status = -1;
+    std::string out;
+};
+
+/// Runs `command` through /bin/sh, capturing standard output; stderr goes where the command
+/// line sends it (the test log unless redirected).
+inline ShellResult shell(const std::string& command) {
+    ShellResult r;
+    std::FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) return r;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int raw = ::pclose(p);
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return r;
 }
 
 }  // namespace rampart::test

@@ -24,23 +24,10 @@ using nlohmann::json;
 
 namespace {
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-};
+using Outcome = rampart::test::ShellResult;
 
 /// Runs a shell command line, capturing standard output; stderr goes to the test log.
-Outcome sh(const std::string& command) {
-    Outcome r;
-    std::FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int raw = ::pclose(p);
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    return r;
-}
+Outcome sh(const std::string& command) { return rampart::test::shell(command); }
 
 std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 const std::string rampart = quote(RAMPART_BINARY);

@@ -48,15 +48,8 @@ const std::string rampart = quote(RAMPART_BINARY);
 
 /// Runs a shell command line; standard output and standard error are captured apart.
 Outcome sh(const std::string& command, const fs::path& err_file) {
-    Outcome r;
-    std::FILE* p = ::popen((command + " 2>" + quote(err_file)).c_str(), "r");
-    if (p == nullptr) return r;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int raw = ::pclose(p);
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.err = rampart::test::read_file(err_file);
+    auto run = rampart::test::shell(command + " 2>" + quote(err_file));
+    Outcome r{run.status, std::move(run.out), rampart::test::read_file(err_file)};
     return r;
 }
 

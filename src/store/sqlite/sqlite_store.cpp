@@ -563,7 +563,6 @@ private:
         const std::pair<Stmt*, std::string_view> all[] = {
             {&begin_, "BEGIN IMMEDIATE"},
             {&commit_, "COMMIT"},
-            {&rollback_, "ROLLBACK"},
             {&savepoint_, "SAVEPOINT report"},
             {&release_, "RELEASE report"},
             {&rollback_to_, "ROLLBACK TO report"},
@@ -611,7 +610,7 @@ private:
     bool in_batch_ = false;
     std::uint64_t batch_records_ = 0;
     std::chrono::steady_clock::time_point batch_start_;
-    Stmt begin_, commit_, rollback_, savepoint_, release_, rollback_to_, find_report_, insert_report_, insert_record_, insert_reason_,
+    Stmt begin_, commit_, savepoint_, release_, rollback_to_, find_report_, insert_report_, insert_record_, insert_reason_,
         insert_auth_, finish_report_, insert_failure_;
     Stmt remember_, seen_;
 };
