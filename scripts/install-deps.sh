@@ -5,11 +5,12 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config libexpat1-dev zlib1g-dev libarchive-dev
             libgmime-3.0-dev libsqlite3-dev libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-            libcurl4-openssl-dev libtomlplusplus-dev
+            libcurl4-openssl-dev libtomlplusplus-dev libc-ares-dev libpsl-dev publicsuffix
 )
-test_pkgs=(libgtest-dev libgmock-dev python3 sqlite3 procps dovecot-imapd openssl)
+test_pkgs=(libgtest-dev libgmock-dev python3 sqlite3 procps dovecot-imapd openssl knot knot-dnsutils
+           libyaml-cpp-dev)
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
-bench_pkgs=(python3 time libbenchmark-dev)
+bench_pkgs=(python3 time libbenchmark-dev knot python3-spf libspf2-dev spfquery)
 
 want=("${build_pkgs[@]}")
 for kind in "$@"; do

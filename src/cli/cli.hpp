@@ -17,8 +17,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/core.hpp"
+#include "dns/dns.hpp"
 #include "mail/imap/imap.hpp"
 #include "store/store.hpp"
 
@@ -32,6 +34,10 @@ struct Environment {
     std::function<Result<std::unique_ptr<mail::imap::Session>>(const mail::imap::ConnectOptions&,
                                                                const mail::imap::Secret&)>
         connect_imap;
+    /// Opens the resolver the DNS commands use: every query to `server` when one is given
+    /// (--dns, RAMPART_DNS, the config's `dns`), else the system's resolvers.
+    std::function<Result<std::unique_ptr<dns::Resolver>>(const std::optional<dns::Server>& server)>
+        open_resolver;
     std::FILE* out = stdout;
     std::FILE* err = stderr;
     bool err_is_terminal = false;
