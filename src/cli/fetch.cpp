@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/render.hpp"
+#include "cli/options.hpp"
 #include "config/config.hpp"
 #include "mail/imap/imap.hpp"
 #include "service/service.hpp"
@@ -74,23 +75,6 @@ struct Target {
     std::string archive = "Archive", invalid = "Invalid";
     std::optional<std::string> client;
 };
-
-/// The configuration file: --config, else $RAMPART_CONFIG, else ./rampart.toml when present.
-Result<std::optional<config::Config>> load_config(const FetchArgs& args) {
-    fs::path path;
-    if (!args.config.empty()) {
-        path = args.config;
-    } else if (const char* env = std::getenv("RAMPART_CONFIG"); env != nullptr && *env != '\0') {
-        path = env;
-    } else {
-        std::error_code ec;
-        if (!fs::exists("rampart.toml", ec)) return std::optional<config::Config>();
-        path = "rampart.toml";
-    }
-    auto c = config::load(path);
-    if (!c) return std::unexpected(std::move(c.error()));
-    return std::optional<config::Config>(std::move(*c));
-}
 
 Result<imap::Secret> password_for(const Target& t, const std::optional<fs::path>& file) {
     if (file) return imap::load_password_file(*file);
@@ -274,7 +258,7 @@ CLI::App* add_fetch_command(CLI::App& app, FetchArgs& args) {
 
 int run_fetch(const FetchArgs& args, const Environment& env) {
     Log log(env.err);
-    auto cfg = load_config(args);
+    auto cfg = load_config(args.config);
     if (!cfg) {
         log(cfg.error().describe());
         return exit_usage;

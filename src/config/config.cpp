@@ -114,9 +114,33 @@ public:
                     if (!m) return std::unexpected(std::move(m.error()));
                     c.mailboxes.push_back(std::move(*m));
                 }
+            } else if (name == "dns") {
+                auto v = string(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.dns = std::move(*v);
+                c.dns_where = at(node.source());
+            } else if (name == "dkim") {
+                const auto* table = node.as_table();
+                if (table == nullptr)
+                    return error(node.source(), "dkim must be a table: write it as [dkim]");
+                for (const auto& [dkey, dnode] : *table) {
+                    if (dkey.str() != "selectors")
+                        return error(dkey.source(),
+                                     fmt::format("unknown key '{}' in [dkim] (known: selectors)",
+                                                 printable(dkey.str())));
+                    const auto* list = dnode.as_array();
+                    if (list == nullptr)
+                        return error(dnode.source(), "selectors must be a list of strings");
+                    for (const auto& item : *list) {
+                        auto sel = string(item, "a selector");
+                        if (!sel) return std::unexpected(std::move(sel.error()));
+                        c.dkim_selectors.push_back(std::move(*sel));
+                    }
+                }
             } else {
                 return error(key.source(),
-                             fmt::format("unknown key '{}' (known: [[mailbox]])", printable(name)));
+                             fmt::format("unknown key '{}' (known: dns, [dkim], [[mailbox]])",
+                                         printable(name)));
             }
         }
         return c;

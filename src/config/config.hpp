@@ -12,6 +12,10 @@
 //   invalid = "Invalid"                            # where the rest goes
 //   client = "acme"                                # optional name
 //
+//   dns = "192.0.2.53:53"               # optional: send every DNS query there (like --dns)
+//   [dkim]
+//   selectors = ["s202611", "google"]   # selectors `rampart check` audits besides its defaults
+//
 // Trust: the file is the operator's; it is parsed by toml++ and checked strictly: an unknown key
 // or a value of the wrong type is an error, so a typo never silently means "default". Secrets are
 // never in this file, only the paths of files holding them.
@@ -43,6 +47,9 @@ struct MailboxConfig {
 struct Config {
     std::filesystem::path path;  // the file it was read from (empty when parsed from text)
     std::vector<MailboxConfig> mailboxes;
+    std::optional<std::string> dns;           // HOST[:PORT], checked by dns::parse_server
+    Location dns_where;
+    std::vector<std::string> dkim_selectors;  // [dkim] selectors
 };
 
 /// Parses configuration text. `source` names it in errors; relative paths in it resolve against

@@ -1,0 +1,57 @@
+#include "cli/options.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace rampart::cli {
+
+namespace fs = std::filesystem;
+
+Result<std::optional<config::Config>> load_config(const std::string& flag) {
+    fs::path path;
+    if (!flag.empty()) {
+        path = flag;
+    } else if (const char* env = std::getenv("RAMPART_CONFIG"); env != nullptr && *env != '\0') {
+        path = env;
+    } else {
+        std::error_code ec;
+        if (!fs::exists("rampart.toml", ec)) return std::optional<config::Config>();
+        path = "rampart.toml";
+    }
+    auto c = config::load(path);
+    if (!c) return std::unexpected(std::move(c.error()));
+    return std::optional<config::Config>(std::move(*c));
+}
+
+void add_dns_option(CLI::App& command, std::string& flag) {
+    command.add_option("--dns", flag,
+                       "Send every DNS query to this server (HOST[:PORT]) instead of the "
+                       "system's resolvers; also $RAMPART_DNS or `dns` in rampart.toml");
+}
+
+Result<std::optional<dns::Server>> dns_server(const std::string& flag,
+                                              const std::optional<config::Config>& config) {
+    auto parse = [](std::string_view text, Location where) -> Result<std::optional<dns::Server>> {
+        auto server = dns::parse_server(text);
+        if (!server) return fail(Errc::malformed, server.error().reason, std::move(where));
+        return std::optional<dns::Server>(*server);
+    };
+    if (!flag.empty()) return parse(flag, Location{.source = "--dns"});
+    if (const char* env = std::getenv("RAMPART_DNS"); env != nullptr && *env != '\0')
+        return parse(env, Location{.source = "RAMPART_DNS"});
+    if (config && config->dns) return parse(*config->dns, config->dns_where);
+    return std::optional<dns::Server>();
+}
+
+Result<std::unique_ptr<dns::Resolver>> open_dns(const std::string& flag,
+                                                const std::optional<config::Config>& config,
+                                                const Environment& env) {
+    auto server = dns_server(flag, config);
+    if (!server) return std::unexpected(std::move(server.error()));
+    if (!env.open_resolver) return fail(Errc::unsupported, "no DNS resolver is available");
+    return env.open_resolver(*server);
+}
+
+}  // namespace rampart::cli

@@ -1,0 +1,32 @@
+// Options several commands share: the configuration file and the DNS server.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.hpp"
+#include "config/config.hpp"
+#include "dns/dns.hpp"
+
+namespace rampart::cli {
+
+/// The configuration file: `flag` (--config), else $RAMPART_CONFIG, else ./rampart.toml when
+/// present, else none.
+[[nodiscard]] Result<std::optional<config::Config>> load_config(const std::string& flag);
+
+/// Declares --dns HOST[:PORT] on `command`, bound to `flag`.
+void add_dns_option(CLI::App& command, std::string& flag);
+
+/// The server DNS queries go to: `flag` (--dns), else $RAMPART_DNS, else the config's `dns`,
+/// else none (the system's resolvers). Errors name where the bad value came from.
+[[nodiscard]] Result<std::optional<dns::Server>> dns_server(
+    const std::string& flag, const std::optional<config::Config>& config);
+
+/// The resolver for a DNS command: dns_server() opened through env.open_resolver.
+[[nodiscard]] Result<std::unique_ptr<dns::Resolver>> open_dns(
+    const std::string& flag, const std::optional<config::Config>& config, const Environment& env);
+
+}  // namespace rampart::cli
