@@ -2,8 +2,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include "cli/cli.hpp"
+#include "dns/ares.hpp"
+#include "dns/cache.hpp"
 #include "mail/imap/imap.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -17,6 +21,16 @@ int main(int argc, char** argv) {
     env.connect_imap = [](const rampart::mail::imap::ConnectOptions& options,
                           const rampart::mail::imap::Secret& password) {
         return rampart::mail::imap::connect(options, password);
+    };
+    // The network resolver behind a cache: a command asks the same names many times (SPF
+    // includes, DMARC tree walks), and the cache counts what the network was asked.
+    env.open_resolver = [](const std::optional<rampart::dns::Server>& server)
+        -> rampart::Result<std::unique_ptr<rampart::dns::Resolver>> {
+        rampart::dns::AresOptions options;
+        options.server = server;
+        auto network = rampart::dns::AresResolver::open(options);
+        if (!network) return std::unexpected(std::move(network.error()));
+        return std::make_unique<rampart::dns::CachingResolver>(std::move(*network));
     };
     return rampart::cli::run(argc, argv, env);
 }

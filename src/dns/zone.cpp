@@ -124,6 +124,8 @@ Answer Zone::answer(std::string_view query_name, RrType type) const {
         return out;
     }
     std::string name = std::move(*normal);
+    // An answer reached through CNAMEs may be kept no longer than its shortest link.
+    std::uint32_t chain_ttl = UINT32_MAX;
     for (int hop = 0; hop <= 8; ++hop) {
         if (const auto f = failures_.find(name); f != failures_.end()) {
             out.status = f->second;
@@ -155,7 +157,7 @@ Answer Zone::answer(std::string_view query_name, RrType type) const {
         if (!found) {
             out.status = Status::nxdomain;
             out.rcode = 3;
-            out.ttl = negative_ttl_;
+            out.ttl = std::min(chain_ttl, negative_ttl_);
             return out;
         }
         std::vector<Record> matches;
@@ -172,19 +174,21 @@ Answer Zone::answer(std::string_view query_name, RrType type) const {
         }
         if (!matches.empty()) {
             out.status = Status::ok;
-            out.ttl = std::min_element(matches.begin(), matches.end(),
-                                       [](const Record& a, const Record& b) {
-                                           return a.ttl < b.ttl;
-                                       })->ttl;
+            out.ttl = std::min(chain_ttl,
+                               std::min_element(matches.begin(), matches.end(),
+                                                [](const Record& a, const Record& b) {
+                                                    return a.ttl < b.ttl;
+                                                })->ttl);
             out.records = std::move(matches);
             return out;
         }
         if (cname == nullptr) {
             out.status = Status::nodata;
-            out.ttl = negative_ttl_;
+            out.ttl = std::min(chain_ttl, negative_ttl_);
             return out;
         }
         out.cname_chain.push_back(name);
+        chain_ttl = std::min(chain_ttl, cname->ttl);
         name = std::get<std::string>(cname->data);
     }
     out.status = Status::servfail;
