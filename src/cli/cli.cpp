@@ -6,8 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/check.hpp"
 #include "cli/fetch.hpp"
 #include "cli/render.hpp"
+#include "cli/setup.hpp"
+#include "cli/spf.hpp"
 #include "mail/mail.hpp"
 #include "service/service.hpp"
 
@@ -174,6 +177,15 @@ int run(int argc, char** argv, const Environment& env) {
     FetchArgs fetch;
     auto* fetch_cmd = add_fetch_command(app, fetch);
 
+    CheckArgs check;
+    auto* check_cmd = add_check_command(app, check);
+
+    SetupArgs setup;
+    auto* setup_cmd = add_setup_command(app, setup);
+
+    SpfArgs spf;
+    auto* spf_cmd = add_spf_command(app, spf);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -187,6 +199,9 @@ int run(int argc, char** argv, const Environment& env) {
     if (*ingest_cmd) return run_ingest(ingest, env);
     if (*summary_cmd) return run_summary(summary, env);
     if (*fetch_cmd) return run_fetch(fetch, env);
+    if (*check_cmd) return run_check(check, env);
+    if (*setup_cmd) return run_setup(setup, env);
+    if (*spf_cmd) return run_spf(spf, env);
     return exit_usage;
 }
 
