@@ -53,7 +53,8 @@ zone:
         sh(["knotd", "-c", str(self.conf), "-d"])
         for _ in range(100):
             r = subprocess.run(["knotc", "-c", str(self.conf), "zone-status"], capture_output=True, text=True)
-            if r.returncode == 0 and "serial" in r.stdout and "serial: none" not in r.stdout:
+            serial = r.stdout.split("serial:")[-1].split("|")[0].strip() if "serial:" in r.stdout else ""
+            if r.returncode == 0 and serial.isdigit():
                 return
             time.sleep(0.1)
         raise SystemExit("bench_spf: knotd did not load the zone")
@@ -91,6 +92,8 @@ def measure(name, cmd, knot: Knot, out_file: Path, reps: int, parse_stdout=None)
             sys.stderr.write(proc.stderr)
             raise SystemExit(f"bench_spf: {name} failed ({proc.returncode})")
         results = parse_stdout(proc.stdout) if parse_stdout else read_results(out_file)
+        if not results:
+            sys.stderr.write(f"bench_spf: {name} printed nothing usable; rc={proc.returncode}; stderr: {proc.stderr[-2000:]}; stdout: {proc.stdout[:500]}\n")
         runs.append((wall, queries, results))
     walls = [r[0] for r in runs]
     return {"name": name, "wall_s": statistics.median(walls), "walls": walls,
@@ -104,7 +107,7 @@ def inside(args):
         resolv = work / "resolv.conf"
         resolv.write_text("nameserver 127.0.0.1\noptions timeout:2 attempts:2\n")
         sh(["mount", "--bind", str(resolv), "/etc/resolv.conf"])
-        data = Path(args.data)
+        data = Path(args.data).resolve()
         manifest = json.loads((data / "manifest.json").read_text())
         knot = Knot(work, data / "bench.zone", manifest["origin"])
         knot.start()
@@ -114,7 +117,7 @@ def inside(args):
         tools = []
         for threads in args.threads:
             tools.append(measure(f"rampart ({threads} thread{'s' if threads > 1 else ''})",
-                                 [args.rampart_bench, "--dns", "127.0.0.1:53", "--threads", str(threads),
+                                 [str(Path(args.rampart_bench).resolve()), "--dns", "127.0.0.1:53", "--threads", str(threads),
                                   "--out", str(out), str(inputs)], knot, out, args.reps))
         tools.append(measure("libspf2 (spfquery -f)", ["spfquery", "-f", str(inputs)], knot, out,
                              args.reps, parse_stdout=spfquery_results))
@@ -147,6 +150,7 @@ def main():
     ap.add_argument("--rampart-bench", required=True, help="the bench_spf binary")
     ap.add_argument("--out-dir", required=True, type=Path)
     ap.add_argument("--domains", type=int, default=int(os.environ.get("BENCH_SPF_DOMAINS", 3000)))
+    ap.add_argument("--stream", type=int, default=int(os.environ.get("BENCH_SPF_STREAM", 27000)))
     ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_SPF_REPS", 3)))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 16])
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
@@ -156,9 +160,11 @@ def main():
         return inside(args)
     if os.geteuid() != 0:
         raise SystemExit("bench_spf: needs root (a private network namespace and Knot on port 53)")
-    data = args.out_dir / f"spf-{args.domains}"
+    args.out_dir = args.out_dir.resolve()
+    data = args.out_dir / f"spf-{args.domains}-{args.stream}"
     if not (data / "manifest.json").exists():
-        sh([sys.executable, str(HERE / "gen_zone.py"), "--domains", str(args.domains), "--out", str(data)])
+        sh([sys.executable, str(HERE / "gen_zone.py"), "--domains", str(args.domains),
+            "--stream", str(args.stream), "--out", str(data)])
     cmd = ["unshare", "--net", "--mount", "--fork", sys.executable, str(Path(__file__).resolve()),
            "--inside", "--data", str(data), "--rampart-bench", args.rampart_bench,
            "--out-dir", str(args.out_dir), "--reps", str(args.reps), "--threads", *map(str, args.threads)]
@@ -173,6 +179,7 @@ def main():
     fastest_peer = max(peers, key=lambda t: t["evaluations_per_s"])
     n = report["evaluations"]
     print(f"\nSPF check_host: {n} evaluations over {report['manifest']['domains']} domains "
+          f"(each once, then {report['manifest'].get('stream', 0)} Zipf-distributed) "
           f"({report['manifest']['over_limit_domains']} over the 10-lookup limit, "
           f"{report['manifest']['dead_include_domains']} with a dead include), Knot on 127.0.0.1")
     print(f"{'tool':<26}{'wall':>9}{'evals/s':>11}{'queries/eval':>14}{'vs ' + fastest_peer['name'].split()[0]:>14}{'same result':>13}")

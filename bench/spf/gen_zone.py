@@ -8,6 +8,11 @@ ip4/a/mx terms. About 2% of the domains go over the 10-lookup limit and about 2%
 that no longer exists, as real audits find. Every name is under the zone origin (a reserved
 .example name), so nothing here can leak to the real DNS.
 
+The evaluations form a mail stream: every domain once first (the cold pass, where every answer
+comes from the server), then --stream more messages whose sender domains follow a Zipf law, as
+a receiver's traffic does (a few domains send most of the mail). Each message comes from one of
+its domain's legitimate sources or, 30% of the time, from a stranger.
+
 Output: <out>/bench.zone (master file), <out>/inputs.txt ("ip sender helo" per line),
 <out>/manifest.json (counts). Deterministic for a given --seed.
 """
@@ -36,6 +41,8 @@ def txt(name: str, text: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--domains", type=int, default=3000)
+    ap.add_argument("--stream", type=int, default=27000,
+                    help="messages after the cold pass (Zipf-distributed sender domains)")
     ap.add_argument("--seed", type=int, default=7208)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -93,6 +100,7 @@ def main() -> None:
 
     names = list(providers)
     inputs = []
+    pools = []
     over_limit = dead = 0
     for d in range(args.domains):
         dom = f"d{d:05d}.{o}"
@@ -122,19 +130,28 @@ def main() -> None:
             lines.append(txt(dom, "v=spf1 " + " ".join(terms)))
             for p in chosen:
                 pool += [(n, p) for n in providers[p][1]]
-        # One evaluation per domain: mostly a legitimate source, sometimes a stranger.
+        pools.append((dom, pool))
+
+    def message(d: int) -> str:
+        dom, pool = pools[d]
         if rng.random() < 0.7:
             net, _ = rng.choice(pool)
             hosts = net.num_addresses
             ip = net[rng.randrange(hosts)] if hosts > 1 else net[0]
         else:
             ip = ipaddress.ip_address(f"203.0.113.{rng.randrange(1, 255)}")
-        inputs.append(f"{ip} user{d}@{dom} mail.{dom}")
+        return f"{ip} user{rng.randrange(100)}@{dom} mail.{dom}"
+
+    inputs = [message(d) for d in range(args.domains)]
+    weights = [1.0 / (rank + 1) for rank in range(args.domains)]
+    order = list(range(args.domains))
+    rng.shuffle(order)
+    inputs += [message(d) for d in rng.choices(order, weights=weights, k=args.stream)]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.zone").write_text("\n".join(lines) + "\n")
     (args.out / "inputs.txt").write_text("\n".join(inputs) + "\n")
     (args.out / "manifest.json").write_text(json.dumps({
-        "origin": o, "domains": args.domains, "evaluations": len(inputs),
+        "origin": o, "domains": args.domains, "evaluations": len(inputs), "stream": args.stream,
         "over_limit_domains": over_limit, "dead_include_domains": dead, "seed": args.seed}, indent=1))
 
 
