@@ -3,7 +3,8 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  time per target (default 60)
-#   TARGET   aggregate, arf, unpack (default: all)
+#   TARGET   aggregate, arf, unpack, dns_message, spf_record, dmarc_record, dkim_key
+#            (default: every fuzz/fuzz_<target>.cpp)
 # Environment:
 #   RAMPART_FUZZ_WORKDIR  scratch folder for corpora and crash artifacts (default: a new mktemp -d;
 #                         kept when something failed, removed otherwise)
@@ -20,12 +21,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds == 0)); then
-  echo "usage: $0 [SECONDS] [aggregate|arf|unpack]..." >&2
+  echo "usage: $0 [SECONDS] [TARGET]... (targets: fuzz/fuzz_<target>.cpp)" >&2
   exit 2
 fi
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(aggregate arf unpack); fi
+if ((${#targets[@]} == 0)); then
+  for f in "$root"/fuzz/fuzz_*.cpp; do
+    t=${f##*/fuzz_}
+    targets+=("${t%.cpp}")
+  done
+fi
 for t in "${targets[@]}"; do
   if [[ ! -d $root/fuzz/seeds/$t ]]; then
     echo "fuzz.sh: unknown target '$t' (no fuzz/seeds/$t)" >&2
