@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PEERS = ("libspf2", "pyspf")
 RESULTS = ("pass", "fail", "softfail", "neutral", "none", "permerror", "temperror")
 
 
@@ -119,10 +120,12 @@ def inside(args):
             tools.append(measure(f"rampart ({threads} thread{'s' if threads > 1 else ''})",
                                  [str(Path(args.rampart_bench).resolve()), "--dns", "127.0.0.1:53", "--threads", str(threads),
                                   "--out", str(out), str(inputs)], knot, out, args.reps))
-        tools.append(measure("libspf2 (spfquery -f)", ["spfquery", "-f", str(inputs)], knot, out,
-                             args.reps, parse_stdout=spfquery_results))
-        tools.append(measure("pyspf", ["/usr/bin/python3", str(HERE / "pyspf_run.py"), str(inputs), str(out)],
-                             knot, out, max(1, args.reps - 2)))
+        if "libspf2" in args.peers:
+            tools.append(measure("libspf2 (spfquery -f)", ["spfquery", "-f", str(inputs)], knot, out,
+                                 args.reps, parse_stdout=spfquery_results))
+        if "pyspf" in args.peers:
+            tools.append(measure("pyspf", ["/usr/bin/python3", str(HERE / "pyspf_run.py"), str(inputs), str(out)],
+                                 knot, out, max(1, args.reps - 2)))
         knot.stop()
         report = {"evaluations": n, "manifest": manifest, "tools": []}
         reference = {t["name"]: t["results"] for t in tools}
@@ -153,6 +156,10 @@ def main():
     ap.add_argument("--stream", type=int, default=int(os.environ.get("BENCH_SPF_STREAM", 27000)))
     ap.add_argument("--reps", type=int, default=int(os.environ.get("BENCH_SPF_REPS", 3)))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 16])
+    # Peers to compare with; pyspf alone takes about a minute, so iterating on Rampart may leave
+    # it out (BENCH_SPF_PEERS="libspf2"). At least one peer is needed for the ratio column.
+    ap.add_argument("--peers", nargs="+", choices=PEERS,
+                    default=os.environ.get("BENCH_SPF_PEERS", " ".join(PEERS)).split())
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -167,7 +174,7 @@ def main():
             "--stream", str(args.stream), "--out", str(data)])
     cmd = ["unshare", "--net", "--mount", "--fork", sys.executable, str(Path(__file__).resolve()),
            "--inside", "--data", str(data), "--rampart-bench", args.rampart_bench,
-           "--out-dir", str(args.out_dir), "--reps", str(args.reps), "--threads", *map(str, args.threads)]
+           "--out-dir", str(args.out_dir), "--reps", str(args.reps), "--threads", *map(str, args.threads), "--peers", *args.peers]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout + proc.stderr)

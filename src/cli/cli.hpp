@@ -9,7 +9,18 @@
 //                 [--archive NAME] [--invalid NAME] [--no-move] [--watch] [--poll-interval S]
 //                 [--config FILE]               exit as ingest; the JSON is ingest's plus
 //                                               messages_seen, messages_moved (and more)
+//   rampart spf DOMAIN --ip IP [--helo H] [--sender ADDR] [--json]
+//                                               exit 0 pass, 1 any other result, 2 bad input
+//   rampart check DOMAIN... [--file F] [--selector S]... [--json]
+//                                               exit 0 no error finding, 1 some, 2 usage
+//   rampart setup DOMAIN [--ip NET]... [--include N]... [--mx] [--a] [--provider ID]...
+//                 [--rua URI]... [--ruf URI]... [--selector S] [--key-type rsa|ed25519]
+//                 [--key-dir DIR] [--dry-run] [--json]
+//                                               exit 0 planned, 1 refused, 2 usage
+//   (spf, check and setup also take --dns HOST[:PORT] and --config FILE; cli/<command>.hpp
+//   has each one's JSON shape)
 // The database is --db, else $RAMPART_DB, else rampart.db in the working directory.
+// DNS goes to --dns, else $RAMPART_DNS, else `dns` in rampart.toml, else the system resolvers.
 // Trust: report text reaching the terminal goes through rampart::printable().
 #pragma once
 
