@@ -70,7 +70,18 @@ std::jthread start(const std::function<void()>& work) {
     }
 }
 
+/// Most severe first, and each finding once: a record included from two places (an SPF tree
+/// that includes the same name twice) yields the same finding twice, which says nothing more.
 void sort_findings(std::vector<Finding>& findings) {
+    std::vector<Finding> unique;
+    unique.reserve(findings.size());
+    for (auto& f : findings) {
+        const bool seen = std::ranges::any_of(unique, [&](const Finding& u) {
+            return u.severity == f.severity && u.code == f.code && u.message == f.message;
+        });
+        if (!seen) unique.push_back(std::move(f));
+    }
+    findings = std::move(unique);
     std::ranges::stable_sort(findings, std::less<>{}, &Finding::severity);
 }
 

@@ -230,6 +230,19 @@ TEST_F(AuditTest, ThreeVoidLookups) {
     EXPECT_EQ(a.spf->total_void_lookups, 3);
 }
 
+TEST_F(AuditTest, TheSameProblemReachedTwiceIsOneFinding) {
+    good_domain("example.com", false);
+    zone.add_txt("example.com",
+                 "v=spf1 include:_spf.a.example.com include:_spf.b.example.com -all");
+    zone.add_txt("_spf.a.example.com", "v=spf1 include:_spf.b.example.com ~all");
+    zone.add_txt("_spf.b.example.com", "v=spf1 a:gone.example.com ~all");
+    auto a = audit("example.com");
+    const auto stale = std::ranges::count_if(a.findings, [](const Finding& f) {
+        return f.code == "spf-void-lookup" && f.message.find("gone.example.com") != std::string::npos;
+    });
+    EXPECT_EQ(stale, 1) << codes_of(a);
+}
+
 TEST_F(AuditTest, MissingSpf) {
     good_domain("example.com", false);
     zone.add_txt("example.com", "google-site-verification=abc");
