@@ -322,7 +322,7 @@ int run_check(const CheckArgs& args, const Environment& env) {
     }
 
     const bool show_progress = env.err_is_terminal && domains->size() >= progress_threshold;
-    ProgressBar bar(show_progress ? env.err : nullptr, 0, domains->size());
+    ProgressBar bar(show_progress ? env.err : nullptr, 0, domains->size(), "domains");
     auto run = audit::audit_all(**resolver, *domains, audit_options(args, *config, env),
                                 [&bar](std::size_t, std::size_t) { bar.input_done(); });
     if (show_progress) bar.finish();

@@ -134,8 +134,9 @@ std::string summary_table(const std::vector<store::DomainSummary>& domains) {
     return out;
 }
 
-ProgressBar::ProgressBar(std::FILE* out, std::uint64_t total_bytes, std::size_t total_inputs)
-    : out_(out), total_bytes_(total_bytes), total_inputs_(total_inputs),
+ProgressBar::ProgressBar(std::FILE* out, std::uint64_t total_bytes, std::size_t total_inputs,
+                         std::string unit)
+    : out_(out), total_bytes_(total_bytes), total_inputs_(total_inputs), unit_(std::move(unit)),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::advance_bytes(std::uint64_t n) {
@@ -166,9 +167,15 @@ void ProgressBar::draw(bool force) {
                                         : std::min(1.0, share(done_bytes_, total_bytes_));
     int filled = static_cast<int>(fraction * width);
     double seconds = std::chrono::duration<double>(now - start_).count();
-    double mbps = seconds > 0 ? static_cast<double>(done_bytes_) / 1e6 / seconds : 0.0;
-    fmt::print(out_, "\r[{:#<{}}{:<{}}] {:3.0f}%  {}/{} inputs  {:.1f} MB/s ", "", filled, "",
-               width - filled, fraction * 100.0, done_inputs_, total_inputs_, mbps);
+    if (total_bytes_ == 0) {
+        const double rate = seconds > 0 ? static_cast<double>(done_inputs_) / seconds : 0.0;
+        fmt::print(out_, "\r[{:#<{}}{:<{}}] {:3.0f}%  {}/{} {}  {:.0f}/s ", "", filled, "",
+                   width - filled, fraction * 100.0, done_inputs_, total_inputs_, unit_, rate);
+    } else {
+        const double mbps = seconds > 0 ? static_cast<double>(done_bytes_) / 1e6 / seconds : 0.0;
+        fmt::print(out_, "\r[{:#<{}}{:<{}}] {:3.0f}%  {}/{} {}  {:.1f} MB/s ", "", filled, "",
+                   width - filled, fraction * 100.0, done_inputs_, total_inputs_, unit_, mbps);
+    }
     std::fflush(out_);
 }
 
