@@ -12,6 +12,10 @@
 // asks again); the cache itself adds no failure of its own.
 // Threading: every member function may be called from any thread. Identical questions that
 // arrive while one is being asked upstream wait for that one answer instead of asking again.
+// A large cache (max_entries of 16384 or more) is split into 16 shards, each with its own lock
+// and its own share of max_entries, so threads do not serialise on one mutex; least recently
+// used then means least recently used within the entry's shard. Smaller caches keep one shard
+// and an exact LRU order.
 #pragma once
 
 #include <chrono>
@@ -54,6 +58,11 @@ public:
     /// Hits come from the cache; every miss goes to one upstream query_all call, so they run
     /// concurrently when the upstream resolver can. Repeated questions in the batch are asked once.
     [[nodiscard]] std::vector<Answer> query_all(std::span<const Question> questions) override;
+    /// `query` without the copy: the answer as stored and shared, its TTLs (and its records')
+    /// as they were when it arrived, not counted down. For callers that read the status and
+    /// records but not the TTLs (SPF evaluation), a hit then costs no allocation. Counts in
+    /// `stats` like `query`.
+    [[nodiscard]] std::shared_ptr<const Answer> query_shared(std::string_view name, RrType type);
 
     struct Stats {
         std::uint64_t questions = 0;         // every question asked of this resolver
@@ -68,33 +77,63 @@ public:
     void clear();
 
 private:
+    /// Two octets of type, then the normalized name: built in place without allocating, and
+    /// looked up as a string_view (transparent hash and equality).
     using Key = std::string;
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept {
+            return std::hash<std::string_view>{}(key);
+        }
+    };
+    struct KeyEqual {
+        using is_transparent = void;
+        bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    };
     struct Entry {
-        Answer answer;
+        std::shared_ptr<const Answer> answer;  // TTL already capped at max_ttl
         std::chrono::steady_clock::time_point stored, expires;
         std::list<Key>::iterator recency;
     };
     /// One question being asked upstream; identical questions wait for `done`.
     struct InFlight {
         bool done = false;
-        Answer answer;
+        std::shared_ptr<const Answer> answer;
     };
+    /// A slice of the cache with its own lock, so that threads asking about different names
+    /// do not queue behind one mutex. Keys go to a shard by hash; LRU order is per shard.
+    struct Shard {
+        std::mutex mutex;
+        std::condition_variable landed;  // an in-flight question of this shard got its answer
+        std::list<Key> recency;          // most recently used first
+        std::unordered_map<Key, Entry, KeyHash, KeyEqual> entries;
+        std::unordered_map<Key, std::shared_ptr<InFlight>, KeyHash, KeyEqual> in_flight;
+        std::size_t max_entries = 1;
+        Stats stats;
+    };
+    /// What one question came to: a cached answer (aged on the way out by `query`), or one
+    /// fresh from upstream or from someone else's identical question (handed on as it came).
+    struct Found {
+        std::shared_ptr<const Answer> answer;
+        std::chrono::steady_clock::time_point stored;
+        bool cached = false;
+    };
+    class KeyBuffer;
 
-    [[nodiscard]] static Key key_of(std::string_view normal_name, RrType type);
-    [[nodiscard]] bool lookup_locked(const Key& key, Answer& out);
-    void store_locked(const Key& key, const Answer& answer);
-    void finish_locked(const Key& key, const Answer& answer);
+    [[nodiscard]] Shard& shard_of(std::string_view key) noexcept;
+    [[nodiscard]] bool lookup_locked(Shard& shard, std::string_view key, Found& out);
+    void store_locked(Shard& shard, std::string_view key,
+                      const std::shared_ptr<const Answer>& answer);
+    void finish_locked(Shard& shard, std::string_view key,
+                       const std::shared_ptr<const Answer>& answer);
+    [[nodiscard]] Found find_one(std::string_view name, RrType type);
+    [[nodiscard]] std::vector<Found> find_all(std::span<const Question> questions);
 
     std::unique_ptr<Resolver> upstream_;
     Clock clock_;
     std::size_t max_entries_;
-
-    mutable std::mutex mutex_;
-    std::condition_variable landed_;  // an in-flight question got its answer
-    std::list<Key> recency_;          // most recently used first
-    std::unordered_map<Key, Entry> entries_;
-    std::unordered_map<Key, std::shared_ptr<InFlight>> in_flight_;
-    Stats stats_;
+    std::size_t shard_count_;
+    std::unique_ptr<Shard[]> shards_;
 };
 
 }  // namespace rampart::dns

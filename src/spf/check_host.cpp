@@ -1,10 +1,13 @@
 // check_host(), RFC 7208 §4-§6, with the processing limits of §4.6.4.
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <typeinfo>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "dns/cache.hpp"
 #include "spf/detail.hpp"
 
 namespace rampart::spf {
@@ -12,6 +15,7 @@ namespace {
 
 using dns::RrType;
 using dns::Status;
+using AnswerPtr = std::shared_ptr<const dns::Answer>;
 
 /// A verdict that ends the evaluation of one domain's record.
 struct Verdict {
@@ -91,7 +95,16 @@ class Evaluator {
 public:
     Evaluator(dns::Resolver& resolver, const Request& request, const Options& options,
               Evaluation& out)
-        : resolver_(resolver), options_(options), limits_(options.limits), out_(out) {
+        : resolver_(resolver),
+          // Answers from a cache are shared as stored instead of copied (SPF reads no TTLs).
+          // CachingResolver is final, so comparing the dynamic type is exact and cheaper than a
+          // dynamic_cast.
+          caching_(typeid(resolver) == typeid(dns::CachingResolver)
+                       ? static_cast<dns::CachingResolver*>(&resolver)
+                       : nullptr),
+          options_(options),
+          limits_(options.limits),
+          out_(out) {
         context_.ip = request.ip;
         context_.helo = request.helo;
         context_.receiver = request.receiver;
@@ -152,26 +165,55 @@ private:
 
     /// check_host() for `domain` (already a valid name). `in_include`: the result feeds an
     /// include, so no explanation is fetched (§6.2: an include target's exp= is not used).
-    Verdict evaluate(const std::string& domain, int depth, bool in_include) {
-        std::string record_text;
-        if (auto none_or_error = fetch_record(domain, record_text)) return *none_or_error;
-        if (depth == 0) out_.record = record_text;
-        auto record = parse_record(record_text);
-        if (!record)
+    Verdict evaluate(std::string_view domain, int depth, bool in_include) {
+        std::shared_ptr<const detail::CompiledRecord> compiled;
+        if (auto none_or_error = fetch_record(domain, compiled)) return *none_or_error;
+        if (depth == 0) out_.record = compiled->text;
+        if (!compiled->parsed)
             return Verdict{SpfResult::permerror,
                            fmt::format("the SPF record of {} is malformed: {}", printable(domain),
-                                       record.error().reason),
+                                       compiled->parsed.error().reason),
                            {}, {}, {}};
 
-        const std::string saved_domain = std::exchange(context_.domain, domain);
-        auto verdict = evaluate_terms(*record, domain, depth, in_include);
-        context_.domain = saved_domain;
+        const auto saved_domain = std::exchange(domain_, domain);
+        auto verdict = evaluate_terms(*compiled, domain, depth, in_include);
+        domain_ = saved_domain;
         return verdict;
     }
 
     /// §4.4, §4.5: the one SPF record at `domain`, or why there is none.
-    std::optional<Verdict> fetch_record(const std::string& domain, std::string& record) {
+    /// The compiled records of the last TXT answers this thread met, by answer identity: a
+    /// cached answer is one shared object, so meeting it again means the same record, found
+    /// without joining its strings or hashing its text. Holding the answer keeps its address
+    /// from being reused for another one while the entry lives.
+    struct Memo {
+        AnswerPtr answer;
+        std::shared_ptr<const detail::CompiledRecord> compiled;
+    };
+    static constexpr std::size_t memo_slots = 64;
+
+    std::optional<Verdict> fetch_record(std::string_view domain,
+                                        std::shared_ptr<const detail::CompiledRecord>& compiled) {
+        thread_local std::array<Memo, memo_slots> memo;
         const auto answer = query(domain, RrType::txt);
+        Memo* slot = nullptr;
+        if (caching_ != nullptr) {
+            slot = &memo[(reinterpret_cast<std::uintptr_t>(answer.get()) >> 4) % memo_slots];
+            if (slot->answer == answer) {
+                compiled = slot->compiled;
+                return std::nullopt;
+            }
+        }
+        std::string record;
+        if (auto none_or_error = find_record(domain, *answer, record)) return none_or_error;
+        // Parsed once per distinct record text in the process (detail::RecordCache).
+        compiled = detail::record_cache().get(record);
+        if (slot != nullptr) *slot = Memo{answer, compiled};
+        return std::nullopt;
+    }
+
+    std::optional<Verdict> find_record(std::string_view domain, const dns::Answer& answer,
+                                       std::string& record) {
         if (answer.failed())
             return Verdict{SpfResult::temperror,
                            fmt::format("the TXT look-up of {} failed: {}", printable(domain),
@@ -196,9 +238,11 @@ private:
         return std::nullopt;
     }
 
-    Verdict evaluate_terms(const Record& record, const std::string& domain, int depth,
-                           bool in_include) {
-        for (const auto& mechanism : record.mechanisms) {
+    Verdict evaluate_terms(const detail::CompiledRecord& compiled, std::string_view domain,
+                           int depth, bool in_include) {
+        const Record& record = *compiled.parsed;
+        for (std::size_t i = 0; i < record.mechanisms.size(); ++i) {
+            const auto& mechanism = record.mechanisms[i];
             const std::size_t step = begin_step(depth, domain, mechanism.text);
             if (mechanism.queries_dns()) {
                 if (auto over = count_lookup(mechanism.text, domain)) {
@@ -206,32 +250,41 @@ private:
                     return over->stop_verdict;
                 }
             }
-            auto attempt = try_mechanism(mechanism, domain, depth);
-            end_step(step, mechanism.queries_dns() ? 1 : 0, attempt.kind == Attempt::Kind::match,
-                     attempt.kind == Attempt::Kind::match
-                         ? fmt::format("{} → {}", attempt.note,
-                                       to_string(result_of(mechanism.qualifier)))
-                         : attempt.note);
+            auto attempt = try_mechanism(mechanism, compiled.targets[i], domain, depth);
+            if (options_.trace)
+                end_step(step, mechanism.queries_dns() ? 1 : 0,
+                         attempt.kind == Attempt::Kind::match,
+                         attempt.kind == Attempt::Kind::match
+                             ? fmt::format("{} → {}", attempt.note,
+                                           to_string(result_of(mechanism.qualifier)))
+                             : attempt.note);
             if (attempt.kind == Attempt::Kind::stop) return attempt.stop_verdict;
             if (attempt.kind == Attempt::Kind::match)
                 return matched(record, mechanism, domain, depth, in_include);
         }
-        if (record.redirect) return follow_redirect(*record.redirect, domain, depth, in_include);
-        return Verdict{SpfResult::neutral,
-                       fmt::format("no term of {}'s record matched; the default is neutral (§4.7)",
-                                   printable(domain)),
-                       {}, {}, {}};
+        if (record.redirect)
+            return follow_redirect(*record.redirect, compiled.redirect_target, domain, depth,
+                                   in_include);
+        Verdict v{SpfResult::neutral, {}, {}, {}, {}};
+        // Inside an include only the result is read (try_include), so the reason is not built.
+        if (!in_include)
+            v.reason = fmt::format("no term of {}'s record matched; the default is neutral (§4.7)",
+                                   printable(domain));
+        return v;
     }
 
-    Verdict matched(const Record& record, const Mechanism& mechanism, const std::string& domain,
+    Verdict matched(const Record& record, const Mechanism& mechanism, std::string_view domain,
                     int depth, bool in_include) {
         Verdict v;
         v.result = result_of(mechanism.qualifier);
+        // Inside an include a match gives pass, fail, softfail or neutral, of which
+        // try_include reads only the result: the reason and the term are not built.
+        if (in_include) return v;
         v.reason = fmt::format("{} matched in the record of {}", printable(mechanism.text),
                                printable(domain));
         v.matched_term = mechanism.text;
-        v.matched_domain = domain;
-        if (v.result == SpfResult::fail && !in_include && record.exp)
+        v.matched_domain = std::string(domain);
+        if (v.result == SpfResult::fail && record.exp)
             v.explanation = explanation(*record.exp, domain, depth);
         return v;
     }
@@ -239,33 +292,34 @@ private:
     // -- modifiers -----------------------------------------------------------------------------
 
     /// §6.1: the redirect target's result is the result, with its own exp= (§6.2).
-    Verdict follow_redirect(const Modifier& redirect, const std::string& domain, int depth,
-                            bool in_include) {
+    Verdict follow_redirect(const Modifier& redirect, const std::optional<std::string>& fixed,
+                            std::string_view domain, int depth, bool in_include) {
         const std::size_t step = begin_step(depth, domain, redirect.text);
         if (auto over = count_lookup(redirect.text, domain)) {
             end_step(step, 1, false, over->note);
             return over->stop_verdict;
         }
-        auto target = expand_target(redirect.value, domain);
-        if (!target.name) {
+        Target target;
+        if (!expand_target(redirect.value, fixed, domain, target)) {
             auto a = stop(SpfResult::permerror,
                           fmt::format("{} at {}: {}", printable(redirect.text), printable(domain),
                                       target.problem));
             end_step(step, 1, false, a.note);
             return a.stop_verdict;
         }
-        auto verdict = evaluate(*target.name, depth + 1, in_include);
+        auto verdict = evaluate(target.name, depth + 1, in_include);
         if (verdict.result == SpfResult::none) {
             verdict.result = SpfResult::permerror;
             verdict.reason = fmt::format("redirect target {} has no SPF record (§6.1)",
-                                         printable(*target.name));
+                                         printable(target.name));
         }
-        end_step(step, 1, false, fmt::format("redirect → {}", to_string(verdict.result)));
+        if (options_.trace)
+            end_step(step, 1, false, fmt::format("redirect → {}", to_string(verdict.result)));
         return verdict;
     }
 
     /// §6.2: the explanation for a fail; any problem leaves it out without changing the result.
-    std::optional<std::string> explanation(const Modifier& exp, const std::string& domain,
+    std::optional<std::string> explanation(const Modifier& exp, std::string_view domain,
                                            int depth) {
         const std::size_t step = begin_step(depth, domain, exp.text);
         auto text = explanation_text(exp, domain);
@@ -275,28 +329,29 @@ private:
         return text;
     }
 
-    std::optional<std::string> explanation_text(const Modifier& exp, const std::string& domain) {
-        auto target = expand_target(exp.value, domain);
-        if (!target.name) {
+    std::optional<std::string> explanation_text(const Modifier& exp, std::string_view domain) {
+        Target target;
+        if (!expand_target(exp.value, std::nullopt, domain, target)) {
             explanation_problem_ = target.problem;
             return std::nullopt;
         }
-        const auto answer = query(*target.name, RrType::txt);
-        if (!answer.ok()) {
-            explanation_problem_ =
-                fmt::format("TXT look-up of {}: {}", printable(*target.name), answer_problem(answer));
+        const auto answer = query(target.name, RrType::txt);
+        if (!answer->ok()) {
+            explanation_problem_ = fmt::format("TXT look-up of {}: {}", printable(target.name),
+                                               answer_problem(*answer));
             return std::nullopt;
         }
-        if (answer.records.size() != 1) {
+        if (answer->records.size() != 1) {
             explanation_problem_ = fmt::format("{} has {} TXT records; exactly one is needed",
-                                               printable(*target.name), answer.records.size());
+                                               printable(target.name), answer->records.size());
             return std::nullopt;
         }
-        const auto* txt = std::get_if<dns::Txt>(&answer.records.front().data);
+        const auto* txt = std::get_if<dns::Txt>(&answer->records.front().data);
         if (txt == nullptr) {
             explanation_problem_ = "the answer is not TXT";
             return std::nullopt;
         }
+        context_.domain.assign(domain);
         auto expanded = expand(txt->joined(), context_, MacroUse::explanation);
         if (!expanded) {
             explanation_problem_ = expanded.error().reason;
@@ -307,28 +362,29 @@ private:
 
     // -- mechanisms ----------------------------------------------------------------------------
 
-    Attempt try_mechanism(const Mechanism& m, const std::string& domain, int depth) {
+    Attempt try_mechanism(const Mechanism& m, const std::optional<std::string>& fixed,
+                          std::string_view domain, int depth) {
         switch (m.kind) {
             case MechanismKind::all: return match("matched");
             case MechanismKind::ip4:
             case MechanismKind::ip6: return try_ip(m);
-            case MechanismKind::include: return try_include(m, domain, depth);
+            case MechanismKind::include: return try_include(m, fixed, domain, depth);
             case MechanismKind::a:
             case MechanismKind::mx:
             case MechanismKind::ptr:
             case MechanismKind::exists: break;
         }
-        auto target = expand_target(m.domain_spec, domain);
-        if (!target.name) {
+        Target target;
+        if (!expand_target(m.domain_spec, fixed, domain, target)) {
             // RFC 7208 leaves a target that cannot be a DNS name undefined (§4.8); like a name
             // that does not exist, it does not match (the suite accepts fail or permerror).
-            return no_match(fmt::format("no match: {}", target.problem));
+            return no_match(note("no match: {}", target.problem));
         }
         switch (m.kind) {
-            case MechanismKind::a: return try_a(m, *target.name);
-            case MechanismKind::mx: return try_mx(m, *target.name);
-            case MechanismKind::ptr: return try_ptr(*target.name);
-            default: return try_exists(*target.name);
+            case MechanismKind::a: return try_a(m, target.name);
+            case MechanismKind::mx: return try_mx(m, target.name);
+            case MechanismKind::ptr: return try_ptr(target.name);
+            default: return try_exists(target.name);
         }
     }
 
@@ -345,22 +401,23 @@ private:
     }
 
     /// §5.2: pass matches; fail, softfail, neutral do not; none is a permerror.
-    Attempt try_include(const Mechanism& m, const std::string& domain, int depth) {
-        auto target = expand_target(m.domain_spec, domain);
-        if (!target.name)
+    Attempt try_include(const Mechanism& m, const std::optional<std::string>& fixed,
+                        std::string_view domain, int depth) {
+        Target target;
+        if (!expand_target(m.domain_spec, fixed, domain, target))
             return stop(SpfResult::permerror, fmt::format("{} at {}: {}", printable(m.text),
                                                           printable(domain), target.problem));
-        auto inner = evaluate(*target.name, depth + 1, true);
+        auto inner = evaluate(target.name, depth + 1, true);
         switch (inner.result) {
             case SpfResult::pass: return match("include → pass: matched");
             case SpfResult::fail:
             case SpfResult::softfail:
             case SpfResult::neutral:
-                return no_match(fmt::format("include → {}: no match", to_string(inner.result)));
+                return no_match(note("include → {}: no match", to_string(inner.result)));
             case SpfResult::none:
                 return stop(SpfResult::permerror,
                             fmt::format("{} at {}: {} has no SPF record (§5.2)", printable(m.text),
-                                        printable(domain), printable(*target.name)));
+                                        printable(domain), printable(target.name)));
             case SpfResult::temperror:
             case SpfResult::permerror: break;
         }
@@ -370,60 +427,62 @@ private:
         return a;
     }
 
-    Attempt try_a(const Mechanism& m, const std::string& target) {
+    Attempt try_a(const Mechanism& m, std::string_view target) {
         const auto answer = query(target, address_type());
-        if (auto trouble = address_trouble(answer, target)) return std::move(*trouble);
-        return any_address_matches(answer, m) ? match("matched") : no_match("no match");
+        if (auto trouble = address_trouble(*answer, target)) return std::move(*trouble);
+        return any_address_matches(*answer, m) ? match("matched") : no_match("no match");
     }
 
-    Attempt try_mx(const Mechanism& m, const std::string& target) {
+    Attempt try_mx(const Mechanism& m, std::string_view target) {
         const auto answer = query(target, RrType::mx);
-        if (auto trouble = address_trouble(answer, target)) return std::move(*trouble);
-        const auto names = static_cast<int>(answer.records.size());
+        if (auto trouble = address_trouble(*answer, target)) return std::move(*trouble);
+        const auto names = static_cast<int>(answer->records.size());
         // §4.6.4: more than 10 MX names is a permerror, not a truncation.
         if (names > limits_.mx_names)
             return stop(SpfResult::permerror,
                         fmt::format("{} has {} MX records; at most {} may be looked up (§4.6.4)",
                                     printable(target), names, limits_.mx_names));
-        for (const auto& r : answer.records) {
+        for (const auto& r : answer->records) {
             const auto* mx = std::get_if<dns::Mx>(&r.data);
             if (mx == nullptr || mx->exchange.empty()) continue;  // null MX (RFC 7505)
             const auto hosts = query(mx->exchange, address_type());
-            if (hosts.failed())
+            if (hosts->failed())
                 return stop(SpfResult::temperror,
                             fmt::format("address look-up of MX host {}: {}",
-                                        printable(mx->exchange), answer_problem(hosts)));
-            if (any_address_matches(hosts, m))
-                return match(fmt::format("matched MX host {}", printable(mx->exchange)));
+                                        printable(mx->exchange), answer_problem(*hosts)));
+            if (any_address_matches(*hosts, m))
+                return match(note("matched MX host {}", printable(mx->exchange)));
         }
-        return no_match(fmt::format("no match ({})", plural(names, "MX name", "MX names")));
+        return no_match(options_.trace
+                            ? fmt::format("no match ({})", plural(names, "MX name", "MX names"))
+                            : std::string());
     }
 
     /// §5.5: a validated PTR name equal to or under the target. PTR errors are no match.
-    Attempt try_ptr(const std::string& target) {
+    Attempt try_ptr(std::string_view target) {
         const auto answer = query(dns::reverse_name(context_.ip), RrType::ptr);
-        if (answer.failed()) return no_match("no match: PTR look-up failed");
-        if (answer.empty()) {
+        if (answer->failed()) return no_match("no match: PTR look-up failed");
+        if (answer->empty()) {
             if (auto over = count_void("ptr", target)) return std::move(*over);
             return no_match("void lookup: no PTR records");
         }
         int considered = 0;
-        for (const auto& r : answer.records) {
+        for (const auto& r : answer->records) {
             const auto* name = std::get_if<std::string>(&r.data);
             if (name == nullptr) continue;
             // §4.6.4: names past the 10th are ignored.
             if (++considered > limits_.ptr_names) break;
             if (!dns::is_subdomain(*name, target)) continue;
             if (forward_confirms(*name))
-                return match(fmt::format("matched validated name {}", printable(*name)));
+                return match(note("matched validated name {}", printable(*name)));
         }
         return no_match("no match");
     }
 
-    Attempt try_exists(const std::string& target) {
+    Attempt try_exists(std::string_view target) {
         // §5.7: an A query whatever the client's family.
         const auto answer = query(target, RrType::a);
-        if (auto trouble = address_trouble(answer, target)) return std::move(*trouble);
+        if (auto trouble = address_trouble(*answer, target)) return std::move(*trouble);
         return match("matched");
     }
 
@@ -442,14 +501,14 @@ private:
 
     /// DNS failure (temperror) or empty answer (a void look-up, no match); nullopt when the
     /// answer has records.
-    std::optional<Attempt> address_trouble(const dns::Answer& answer, const std::string& target) {
+    std::optional<Attempt> address_trouble(const dns::Answer& answer, std::string_view target) {
         if (answer.failed())
             return stop(SpfResult::temperror,
                         fmt::format("look-up of {} failed: {}", printable(target),
                                     answer_problem(answer)));
         if (answer.empty()) {
             if (auto over = count_void(to_string(answer.status), target)) return over;
-            return no_match(fmt::format("void lookup ({}): no match", to_string(answer.status)));
+            return no_match(note("void lookup ({}): no match", to_string(answer.status)));
         }
         return std::nullopt;
     }
@@ -457,8 +516,8 @@ private:
     /// The name's addresses include the client's (§5.5 forward confirmation).
     bool forward_confirms(const std::string& name) {
         const auto answer = query(name, address_type());
-        if (!answer.ok()) return false;  // §5.5: errors skip the name
-        for (const auto& r : answer.records) {
+        if (!answer->ok()) return false;  // §5.5: errors skip the name
+        for (const auto& r : answer->records) {
             const auto* ip = std::get_if<IpAddress>(&r.data);
             if (ip != nullptr && *ip == context_.ip) return true;
         }
@@ -468,11 +527,11 @@ private:
     /// %{p} (§7.3): the validated name, preferring <domain>, then a subdomain of it.
     std::string validated_name() {
         const auto answer = query(dns::reverse_name(context_.ip), RrType::ptr);
-        if (!answer.ok()) return {};
+        if (!answer->ok()) return {};
         std::string first_valid;
         std::string subdomain;
         int considered = 0;
-        for (const auto& r : answer.records) {
+        for (const auto& r : answer->records) {
             const auto* name = std::get_if<std::string>(&r.data);
             if (name == nullptr) continue;
             if (++considered > limits_.ptr_names) break;
@@ -484,32 +543,59 @@ private:
         return subdomain.empty() ? first_valid : subdomain;
     }
 
+    /// A name to query. `name` views the current domain, a name compiled with the record, or
+    /// `storage`; a Target is filled in place and never moved, so the view stays valid.
     struct Target {
-        std::optional<std::string> name;
+        std::string_view name;
+        std::string storage;
         std::string problem;
     };
 
     /// A domain-spec made into a name to query: empty means the current domain; macros are
-    /// expanded (§7); the result must be a DNS name.
-    Target expand_target(const std::string& spec, const std::string& domain) {
-        if (spec.empty()) return {domain, {}};
+    /// expanded (§7); the result must be a DNS name. `fixed` is the name the record cache worked
+    /// out for a macro-free spec (CompiledRecord). False, with `problem`, when there is none.
+    bool expand_target(const std::string& spec, const std::optional<std::string>& fixed,
+                       std::string_view domain, Target& target) {
+        if (spec.empty()) {
+            target.name = domain;
+            return true;
+        }
+        if (fixed) {
+            target.name = *fixed;
+            return true;
+        }
         std::string expanded;
         if (spec.find('%') != std::string::npos) {
+            context_.domain.assign(domain);
             auto e = expand(spec, context_, MacroUse::domain_spec);
-            if (!e) return {std::nullopt, e.error().reason};
+            if (!e) {
+                target.problem = e.error().reason;
+                return false;
+            }
             expanded = std::move(*e);
         } else {
             expanded = spec;
         }
         auto name = detail::target_name(expanded);
-        if (!name)
-            return {std::nullopt,
-                    fmt::format("\"{}\" is not a valid domain name", printable(expanded))};
-        return {std::move(name), {}};
+        if (!name) {
+            target.problem =
+                fmt::format("\"{}\" is not a valid domain name", printable(expanded));
+            return false;
+        }
+        target.storage = std::move(*name);
+        target.name = target.storage;
+        return true;
+    }
+
+    /// A trace note, built only when a trace is kept.
+    template <typename... Args>
+    std::string note(fmt::format_string<Args...> format, Args&&... args) const {
+        if (!options_.trace) return {};
+        return fmt::format(format, std::forward<Args>(args)...);
     }
 
     /// §4.6.4: counts a DNS-querying term; the 11th ends the check with permerror.
-    std::optional<Attempt> count_lookup(std::string_view term, const std::string& domain) {
+    std::optional<Attempt> count_lookup(std::string_view term, std::string_view domain) {
         if (++lookups_ <= limits_.dns_mechanisms) return std::nullopt;
         return stop(SpfResult::permerror,
                     fmt::format("{} at {} is the {} DNS-querying term; at most {} are allowed "
@@ -519,7 +605,7 @@ private:
     }
 
     /// §4.6.4: counts an empty answer; the 3rd ends the check with permerror.
-    std::optional<Attempt> count_void(std::string_view what, const std::string& target) {
+    std::optional<Attempt> count_void(std::string_view what, std::string_view target) {
         if (++voids_ <= limits_.void_lookups) return std::nullopt;
         return stop(SpfResult::permerror,
                     fmt::format("the look-up of {} ({}) is the {} void look-up; at most {} are "
@@ -527,15 +613,16 @@ private:
                                 printable(target), what, ordinal(voids_), limits_.void_lookups));
     }
 
-    dns::Answer query(std::string_view name, RrType type) {
+    AnswerPtr query(std::string_view name, RrType type) {
         if (options_.elapsed && options_.elapsed() > limits_.time_limit) {
             out_of_time_ = true;
-            dns::Answer late;
-            late.status = Status::timeout;
-            late.detail = time_limit_reason();
+            auto late = std::make_shared<dns::Answer>();
+            late->status = Status::timeout;
+            late->detail = time_limit_reason();
             return late;
         }
-        return resolver_.query(name, type);
+        if (caching_ != nullptr) return caching_->query_shared(name, type);
+        return std::make_shared<const dns::Answer>(resolver_.query(name, type));
     }
 
     std::string time_limit_reason() const {
@@ -547,9 +634,10 @@ private:
         return fmt::format("{} ({})", to_string(answer.status), printable(answer.detail));
     }
 
-    std::size_t begin_step(int depth, const std::string& domain, const std::string& term) {
+    std::size_t begin_step(int depth, std::string_view domain, const std::string& term) {
         if (!options_.trace) return 0;
-        out_.trace.push_back(TraceStep{depth, domain, term, 0, lookups_, false, {}});
+        out_.trace.push_back(
+            TraceStep{depth, std::string(domain), term, 0, lookups_, false, {}});
         return out_.trace.size() - 1;
     }
 
@@ -563,10 +651,14 @@ private:
     }
 
     dns::Resolver& resolver_;
+    dns::CachingResolver* caching_;  // resolver_, when it is a cache
     const Options& options_;
     const Limits& limits_;
     Evaluation& out_;
     MacroContext context_;
+    /// The domain whose record is being evaluated; copied into context_.domain (%{d}) only
+    /// when a macro is expanded.
+    std::string_view domain_;
     int lookups_ = 0;
     int voids_ = 0;
     bool out_of_time_ = false;

@@ -7,7 +7,9 @@
 //   modifier  = redirect / explanation / unknown-modifier
 //   unknown-modifier = name "=" macro-string
 //   name      = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )
+#include <algorithm>
 #include <charconv>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -358,3 +360,108 @@ Result<Record> parse_record(std::string_view text) {
 }
 
 }  // namespace rampart::spf
+
+namespace rampart::spf::detail {
+namespace {
+
+/// Large caches are split so that threads rarely meet on one lock; small ones (tests) keep one
+/// shard and an exact LRU order.
+constexpr std::size_t record_shards_large = 8;
+constexpr std::size_t min_entries_to_shard = 1024;
+
+}  // namespace
+
+CompiledRecord compile_record(std::string_view text) {
+    CompiledRecord out{std::string(text), parse_record(text), {}, {}};
+    if (!out.parsed) return out;
+    const auto fixed = [](const std::string& spec) -> std::optional<std::string> {
+        if (spec.empty() || spec.find('%') != std::string::npos) return std::nullopt;
+        return target_name(spec);
+    };
+    out.targets.reserve(out.parsed->mechanisms.size());
+    for (const auto& m : out.parsed->mechanisms) out.targets.push_back(fixed(m.domain_spec));
+    if (out.parsed->redirect) out.redirect_target = fixed(out.parsed->redirect->value);
+    return out;
+}
+
+RecordCache::RecordCache(std::size_t max_entries, std::size_t max_octets)
+    : shard_count_(max_entries >= min_entries_to_shard ? record_shards_large : 1),
+      shards_(std::make_unique<Shard[]>(shard_count_)) {
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        shards_[i].max_entries = std::max<std::size_t>(max_entries / shard_count_, 1);
+        shards_[i].max_octets = std::max<std::size_t>(max_octets / shard_count_, 1);
+    }
+}
+
+RecordCache::Shard& RecordCache::shard_of(std::string_view text) noexcept {
+    if (shard_count_ == 1) return shards_[0];
+    return shards_[(std::hash<std::string_view>{}(text) >> 24) % shard_count_];
+}
+
+std::shared_ptr<const CompiledRecord> RecordCache::get(std::string_view text) {
+    if (text.size() > max_text) return std::make_shared<const CompiledRecord>(compile_record(text));
+    auto& shard = shard_of(text);
+    {
+        std::lock_guard lock(shard.mutex);
+        if (const auto it = shard.items.find(text); it != shard.items.end()) {
+            ++shard.stats.hits;
+            shard.recency.splice(shard.recency.begin(), shard.recency, it->second);
+            return *it->second;
+        }
+        ++shard.stats.misses;
+    }
+    // Compiled outside the lock; two threads missing on one text both compile it, and the
+    // second keeps the first one's.
+    auto compiled = std::make_shared<const CompiledRecord>(compile_record(text));
+    std::lock_guard lock(shard.mutex);
+    if (const auto it = shard.items.find(text); it != shard.items.end()) return *it->second;
+    if (text.size() > shard.max_octets) return compiled;
+    while (!shard.recency.empty() && (shard.items.size() >= shard.max_entries ||
+                                      shard.octets + text.size() > shard.max_octets)) {
+        const auto& last = shard.recency.back();
+        shard.octets -= last->text.size();
+        shard.items.erase(last->text);
+        shard.recency.pop_back();
+        ++shard.stats.evictions;
+    }
+    shard.recency.push_front(compiled);
+    shard.items.emplace(compiled->text, shard.recency.begin());
+    shard.octets += text.size();
+    return compiled;
+}
+
+RecordCache::Stats RecordCache::stats() const {
+    Stats total;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        std::lock_guard lock(shards_[i].mutex);
+        total.hits += shards_[i].stats.hits;
+        total.misses += shards_[i].stats.misses;
+        total.evictions += shards_[i].stats.evictions;
+    }
+    return total;
+}
+
+std::size_t RecordCache::size() const {
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        std::lock_guard lock(shards_[i].mutex);
+        total += shards_[i].items.size();
+    }
+    return total;
+}
+
+std::size_t RecordCache::octets() const {
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+        std::lock_guard lock(shards_[i].mutex);
+        total += shards_[i].octets;
+    }
+    return total;
+}
+
+RecordCache& record_cache() {
+    static RecordCache cache;
+    return cache;
+}
+
+}  // namespace rampart::spf::detail

@@ -277,3 +277,76 @@ TEST(CachingResolver, SingleFlightAppliesToUncacheableAnswersToo) {
 }
 
 }  // namespace
+
+// A cache of the default size is split into shards with their own locks: many threads asking
+// about many names at once still get the right answers, each name is asked upstream once, and
+// the counters add up.
+TEST(CachingResolver, ShardedCacheIsCorrectUnderThreads) {
+    Zone zone;
+    constexpr int names = 200;
+    for (int n = 0; n < names; ++n)
+        zone.add_a("h" + std::to_string(n) + ".example",
+                   "192.0.2." + std::to_string(n % 250 + 1), 3600);
+    auto up = std::make_unique<CountingUpstream>(zone);
+    auto* counting = up.get();
+    ManualClock clock;
+    CachingResolver cache(std::move(up), clock.function());
+    constexpr int threads = 8, rounds = 5;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (int r = 0; r < rounds; ++r) {
+                for (int i = 0; i < names; ++i) {
+                    const int n = (i * 7 + t * 13 + r) % names;
+                    const auto name = "H" + std::to_string(n) + ".example.";
+                    const auto expected = "192.0.2." + std::to_string(n % 250 + 1);
+                    const auto answer = (i % 2 == 0) ? cache.query(name, RrType::a)
+                                                     : *cache.query_shared(name, RrType::a);
+                    if (answer.status != Status::ok || answer.addresses().size() != 1 ||
+                        answer.addresses()[0].to_string() != expected)
+                        ++wrong;
+                }
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(counting->queries, names);
+    EXPECT_EQ(cache.size(), static_cast<std::size_t>(names));
+    const auto stats = cache.stats();
+    EXPECT_EQ(stats.questions, static_cast<std::uint64_t>(threads * rounds * names));
+    EXPECT_EQ(stats.upstream_queries, static_cast<std::uint64_t>(names));
+    EXPECT_EQ(stats.hits, stats.questions - stats.upstream_queries);
+}
+
+TEST(CachingResolver, QuerySharedHandsOutTheStoredAnswer) {
+    Fixture f;
+    const auto first = f.cache->query_shared("a.example", RrType::a);
+    f.clock.now += 20s;
+    const auto second = f.cache->query_shared("A.Example.", RrType::a);
+    EXPECT_EQ(first.get(), second.get());  // one object, no copy
+    EXPECT_EQ(second->ttl, 60u);           // as stored: not counted down
+    EXPECT_EQ(f.upstream->queries, 1);
+    // The copying query() still counts the TTL down from the same entry.
+    EXPECT_EQ(f.cache->query("a.example", RrType::a).ttl, 40u);
+    const auto bad = f.cache->query_shared("a..example", RrType::a);
+    EXPECT_EQ(bad->status, Status::error);
+    EXPECT_FALSE(bad->detail.empty());
+    EXPECT_EQ(f.upstream->queries, 1);
+    EXPECT_EQ(f.cache->stats().questions, 4u);
+}
+
+// A large cache is bounded in total although each shard evicts on its own.
+TEST(CachingResolver, ShardedCacheStaysWithinItsBound) {
+    Zone zone;
+    zone.negative_ttl(3600);
+    auto up = std::make_unique<CountingUpstream>(zone);
+    ManualClock clock;
+    constexpr std::size_t bound = 16'384;
+    CachingResolver cache(std::move(up), clock.function(), bound);
+    for (std::size_t n = 0; n < bound * 2; ++n)
+        (void)cache.query_shared("n" + std::to_string(n) + ".example", RrType::a);
+    EXPECT_LE(cache.size(), bound);
+    EXPECT_GT(cache.size(), bound / 2);
+}

@@ -5,6 +5,11 @@
 // immediately with the result "permerror", without further interpretation or evaluation."
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "spf/detail.hpp"
 #include "spf/spf.hpp"
 
 namespace rampart::spf {
@@ -206,6 +211,94 @@ TEST(SpfRecord, ResultNames) {
     EXPECT_EQ(parse_result("hardfail"), std::nullopt);
     EXPECT_EQ(symbol(Qualifier::softfail), '~');
     EXPECT_EQ(result_of(Qualifier::neutral), SpfResult::neutral);
+}
+
+// detail::RecordCache: check_host() parses each distinct record text once per process.
+
+TEST(RecordCache, GivesTheSameParseForTheSameText) {
+    detail::RecordCache cache(8);
+    const auto first = cache.get("v=spf1 ip4:192.0.2.0/24 include:_spf.example.com -all");
+    const auto second = cache.get("v=spf1 ip4:192.0.2.0/24 include:_spf.example.com -all");
+    EXPECT_EQ(first.get(), second.get());
+    ASSERT_TRUE(first->parsed.has_value());
+    EXPECT_EQ(first->parsed->mechanisms.size(), 3u);
+    EXPECT_EQ(first->text, "v=spf1 ip4:192.0.2.0/24 include:_spf.example.com -all");
+    // The macro-free include target is worked out once, with the record.
+    ASSERT_EQ(first->targets.size(), 3u);
+    EXPECT_FALSE(first->targets[0].has_value());
+    EXPECT_EQ(first->targets[1], std::optional<std::string>("_spf.example.com"));
+    const auto stats = cache.stats();
+    EXPECT_EQ(stats.misses, 1u);
+    EXPECT_EQ(stats.hits, 1u);
+}
+
+TEST(RecordCache, KeepsErrorsAndMacroTargetsAsParsingWould) {
+    detail::RecordCache cache(8);
+    const auto bad = cache.get("v=spf1 foo:bar -all");
+    ASSERT_FALSE(bad->parsed.has_value());
+    EXPECT_EQ(bad->parsed.error().reason, parse_record("v=spf1 foo:bar -all").error().reason);
+    EXPECT_EQ(cache.get("v=spf1 foo:bar -all").get(), bad.get());
+    const auto macro = cache.get("v=spf1 exists:%{i}.in.example redirect=Other.Example.");
+    ASSERT_TRUE(macro->parsed.has_value());
+    EXPECT_FALSE(macro->targets[0].has_value());  // expanded per message
+    EXPECT_EQ(macro->redirect_target, std::optional<std::string>("other.example"));
+}
+
+TEST(RecordCache, EvictsTheLeastRecentlyUsedPastItsEntryBound) {
+    detail::RecordCache cache(2);
+    const auto a = cache.get("v=spf1 a -all");
+    (void)cache.get("v=spf1 mx -all");
+    EXPECT_EQ(cache.get("v=spf1 a -all").get(), a.get());  // a is now the most recent
+    (void)cache.get("v=spf1 ptr -all");                      // evicts mx
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_EQ(cache.stats().evictions, 1u);
+    EXPECT_EQ(cache.get("v=spf1 a -all").get(), a.get());  // still held
+    const auto misses = cache.stats().misses;
+    (void)cache.get("v=spf1 mx -all");  // parsed again
+    EXPECT_EQ(cache.stats().misses, misses + 1);
+    EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(RecordCache, IsBoundedByTextOctets) {
+    const std::string one = "v=spf1 ip4:192.0.2.1 -all", two = "v=spf1 ip4:192.0.2.2 -all";
+    detail::RecordCache cache(100, one.size() + two.size() + 1);
+    (void)cache.get(one);
+    (void)cache.get(two);
+    EXPECT_EQ(cache.octets(), one.size() + two.size());
+    (void)cache.get("v=spf1 ip4:192.0.2.3 -all");  // does not fit beside both
+    EXPECT_EQ(cache.size(), 2u);
+    EXPECT_LE(cache.octets(), one.size() + two.size() + 1);
+    // A text longer than the whole budget is compiled but not kept.
+    const std::string long_text = "v=spf1 " + std::string(60, 'a').insert(0, "include:") + ".example -all";
+    detail::RecordCache tiny(100, 10);
+    EXPECT_TRUE(tiny.get(long_text)->parsed.has_value());
+    EXPECT_EQ(tiny.size(), 0u);
+}
+
+TEST(RecordCache, IsConsistentUnderThreads) {
+    detail::RecordCache cache;  // default size: sharded
+    constexpr int threads = 8, texts = 300, rounds = 20;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (int r = 0; r < rounds; ++r) {
+                for (int i = 0; i < texts; ++i) {
+                    const int n = (i + t * 17 + r) % texts;
+                    const auto text = "v=spf1 ip4:10.0." + std::to_string(n / 250) + "." +
+                                      std::to_string(n % 250) + " -all";
+                    const auto got = cache.get(text);
+                    if (got->text != text || !got->parsed || got->parsed->mechanisms.size() != 2)
+                        ++wrong;
+                }
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(cache.size(), static_cast<std::size_t>(texts));
+    const auto stats = cache.stats();
+    EXPECT_EQ(stats.hits + stats.misses, static_cast<std::uint64_t>(threads * rounds * texts));
 }
 
 }  // namespace
