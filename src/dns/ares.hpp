@@ -17,10 +17,12 @@
 // answer in time → timeout, anything else (bad name, malformed answer, connection refused,
 // resolver shutting down) → error with `detail`. A SERVFAIL or REFUSED is final: it is not
 // asked again at the next server of resolv.conf (c-ares 1.18 would hide the RCODE otherwise).
-// Threading: c-ares 1.18 channels are not thread-safe, so one event-loop thread owns both
-// channels (UDP and TCP). query() and query_all() may be called from any thread: they post their
-// questions to the loop and block until the answers arrive. Up to `max_in_flight` questions are
-// on the wire at once; the rest wait in the loop's queue.
+// Threading: c-ares 1.18 channels are not thread-safe, so each call to query() or query_all()
+// borrows a driver (a UDP and a TCP channel, both set up the same way) that no other thread
+// uses meanwhile, and runs its event loop on the calling thread: no thread switch per query.
+// Callers at once get drivers of their own; the pool keeps as many as were ever in use at
+// once. Within one query_all(), up to `max_in_flight` questions are on the wire at once; the
+// rest wait their turn.
 #pragma once
 
 #include <chrono>
@@ -51,14 +53,14 @@ struct AresOptions {
 
 class AresResolver final : public Resolver {
 public:
-    /// Sets up c-ares and starts the event-loop thread. Errors: Errc::io when c-ares cannot be
-    /// initialised (no usable resolv.conf, no memory) or the loop's wake-up descriptor cannot be
-    /// made; Errc::malformed for options out of range (timeout or tries below 1,
+    /// Sets up c-ares and the first driver. Errors: Errc::io when c-ares cannot be initialised
+    /// (no usable resolv.conf, no memory) or the shutdown wake-up descriptor cannot be made;
+    /// Errc::malformed for options out of range (timeout or tries below 1,
     /// max_in_flight 0).
     [[nodiscard]] static Result<std::unique_ptr<AresResolver>> open(const AresOptions& options);
 
-    /// Stops the loop: questions still queued or in flight end with Status::error, detail
-    /// "resolver shut down".
+    /// Tells every caller in flight to stop and waits for them: questions still queued or in
+    /// flight end with Status::error, detail "resolver shut down".
     ~AresResolver() override;
     AresResolver(const AresResolver&) = delete;
     AresResolver& operator=(const AresResolver&) = delete;
@@ -67,11 +69,11 @@ public:
     /// Puts every question in flight at once (bounded by max_in_flight) and waits for all.
     [[nodiscard]] std::vector<Answer> query_all(std::span<const Question> questions) override;
 
-    class Loop;  // the event loop and the channels it owns (ares.cpp)
+    class Pool;  // the drivers, free and lent out (ares.cpp)
 
 private:
-    explicit AresResolver(std::unique_ptr<Loop> loop) noexcept;
-    std::unique_ptr<Loop> loop_;
+    explicit AresResolver(std::unique_ptr<Pool> pool) noexcept;
+    std::unique_ptr<Pool> pool_;
 };
 
 }  // namespace rampart::dns
