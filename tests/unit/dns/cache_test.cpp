@@ -28,6 +28,7 @@ struct ManualClock {
 };
 
 /// Answers from a Zone, counting calls; query_all calls are counted apart from query calls.
+/// Thread-safe like every Resolver: the cache calls it from many threads at once.
 class CountingUpstream final : public Resolver {
 public:
     explicit CountingUpstream(const Zone& zone) : zone_(zone) {}
@@ -37,12 +38,16 @@ public:
     }
     std::vector<Answer> query_all(std::span<const Question> questions) override {
         ++batches;
-        batch_sizes.push_back(questions.size());
+        {
+            std::lock_guard lock(batch_sizes_mutex);
+            batch_sizes.push_back(questions.size());
+        }
         return Resolver::query_all(questions);
     }
     std::atomic<int> queries{0};
     std::atomic<int> batches{0};
-    std::vector<std::size_t> batch_sizes;
+    std::mutex batch_sizes_mutex;
+    std::vector<std::size_t> batch_sizes;  // read by tests after the threads have joined
 
 private:
     const Zone& zone_;
