@@ -43,12 +43,17 @@ nlohmann::json evaluation_json(const spf::Request& request, const spf::Evaluatio
             {"trace", trace_json(e.trace)}};
 }
 
-/// The trace as an indented tree: one line per term, includes and redirects nesting.
+/// The trace as an indented tree: one line per term, includes and redirects nesting. The total
+/// shown on a line is the count when that term was evaluated, summed in evaluation order; the
+/// JSON's total_lookups of an include is the count after its whole subtree, which would print
+/// a larger number above the lines of the subtree.
 std::string trace_text(const spf::Evaluation& e) {
     std::string out;
     std::string_view domain;
     int depth = -1;
+    int running = 0;
     for (const auto& s : e.trace) {
+        running += s.lookups;
         const std::string indent(static_cast<std::size_t>(s.depth) * 2 + 2, ' ');
         if (s.depth != depth || s.domain != domain) {
             out += fmt::format("{}{}:\n", indent.substr(2), printable(s.domain));
@@ -56,7 +61,7 @@ std::string trace_text(const spf::Evaluation& e) {
             domain = s.domain;
         }
         const auto cost = s.lookups == 0 ? std::string("")
-                                         : fmt::format("+{} = {}", s.lookups, s.total_lookups);
+                                         : fmt::format("+{} = {}", s.lookups, running);
         out += fmt::format("{}{:<34} {:>8}  {}\n", indent, printable(s.term), cost,
                            printable(s.outcome));
     }

@@ -117,6 +117,12 @@ TEST_F(CliSpf, HumanOutputHasResultLineAndIndentedTrace) {
               std::string::npos);
     EXPECT_NE(r.out.find("DNS look-ups: 3 of 10"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\n    a:mail.spf.test"), std::string::npos) << r.out;
+    // Each line shows the count when its term ran: the include is the first look-up, although
+    // its subtree brings the total to 3 (the JSON's total_lookups for it).
+    const auto at = r.out.find("  include:_spf.spf.test");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const auto line = r.out.substr(at, r.out.find('\n', at) - at);
+    EXPECT_NE(line.find("+1 = 1 "), std::string::npos) << line;
 }
 
 TEST_F(CliSpf, RecordTooBigForUdpIsReadOverTcp) {
