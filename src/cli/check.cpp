@@ -25,10 +25,6 @@ constexpr int exit_usage = 2;
 /// Fewer domains than this finish before a progress bar would say anything useful.
 constexpr std::size_t progress_threshold = 10;
 
-void error_line(const Environment& env, std::string_view message) {
-    fmt::print(env.err, "rampart: {}\n", message);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Input
 

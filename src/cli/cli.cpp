@@ -8,6 +8,7 @@
 
 #include "cli/check.hpp"
 #include "cli/fetch.hpp"
+#include "cli/options.hpp"
 #include "cli/render.hpp"
 #include "cli/setup.hpp"
 #include "cli/spf.hpp"
@@ -33,10 +34,6 @@ void print_json(std::FILE* out, const nlohmann::json& doc) {
     auto text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fputs(text.c_str(), out);
     std::fputs("\n", out);
-}
-
-void error_line(const Environment& env, std::string_view message) {
-    fmt::print(env.err, "rampart: {}\n", message);
 }
 
 struct IngestArgs {

@@ -54,4 +54,8 @@ Result<std::unique_ptr<dns::Resolver>> open_dns(const std::string& flag,
     return env.open_resolver(*server);
 }
 
+void error_line(const Environment& env, std::string_view message) {
+    fmt::print(env.err, "rampart: {}\n", message);
+}
+
 }  // namespace rampart::cli

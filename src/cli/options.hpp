@@ -1,4 +1,4 @@
-// Options several commands share: the configuration file and the DNS server.
+// What several commands share: the configuration file, the DNS server, the error line.
 #pragma once
 
 #include <memory>
@@ -28,5 +28,8 @@ void add_dns_option(CLI::App& command, std::string& flag);
 /// The resolver for a DNS command: dns_server() opened through env.open_resolver.
 [[nodiscard]] Result<std::unique_ptr<dns::Resolver>> open_dns(
     const std::string& flag, const std::optional<config::Config>& config, const Environment& env);
+
+/// "rampart: <message>" on standard error: how every command reports a problem.
+void error_line(const Environment& env, std::string_view message);
 
 }  // namespace rampart::cli

@@ -80,10 +80,6 @@ std::string text(const spf::Request& request, const spf::Evaluation& e) {
     return out;
 }
 
-void error_line(const Environment& env, std::string_view message) {
-    fmt::print(env.err, "rampart: {}\n", message);
-}
-
 }  // namespace
 
 CLI::App* add_spf_command(CLI::App& app, SpfArgs& args) {
