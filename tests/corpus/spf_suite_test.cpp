@@ -131,7 +131,8 @@ void add_name(SuiteResolver& r, const std::string& name, const YAML::Node& entri
             continue;
         }
         const auto key = e.begin()->first.as<std::string>();
-        const auto& value = e.begin()->second;
+        // A copy: the iterator holds the pair by value, so a reference would dangle.
+        const YAML::Node value = e.begin()->second;
         if (key == "SPF") {
             if (!lists_txt) spf_copies.push_back(value);
             continue;
