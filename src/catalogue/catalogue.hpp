@@ -78,15 +78,9 @@ struct ReturnPathGuidance {
     std::string note;
 };
 
-/// An address block: `address` with the host bits cleared, and the prefix length.
-struct Network {
-    IpAddress address;
-    std::uint8_t prefix = 0;
-    [[nodiscard]] std::string to_string() const;  // "192.0.2.0/24"
-    [[nodiscard]] bool contains(const IpAddress& ip) const noexcept;
-};
-/// "192.0.2.0/24", "2001:db8::/32", or a bare address (a /32 or /128). Host bits must be zero.
-[[nodiscard]] Result<Network> parse_network(std::string_view text);
+/// Address blocks live in core; the catalogue names them as before.
+using rampart::Network;
+using rampart::parse_network;
 
 struct Provider {
     std::string id;  // "google-workspace"

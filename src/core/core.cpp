@@ -226,4 +226,56 @@ std::string hex(std::span<const std::uint8_t> bytes) {
     return out;
 }
 
+std::string Network::to_string() const {
+    return fmt::format("{}/{}", address.to_string(), prefix);
+}
+
+bool Network::contains(const IpAddress& ip) const noexcept {
+    if (ip.family() != address.family()) return false;
+    auto a = address.bytes();
+    auto b = ip.bytes();
+    unsigned bits = prefix;
+    for (std::size_t i = 0; i < a.size() && bits > 0; ++i) {
+        unsigned take = bits >= 8 ? 8u : bits;
+        auto mask = static_cast<std::uint8_t>(0xffu << (8u - take));
+        if ((a[i] & mask) != (b[i] & mask)) return false;
+        bits -= take;
+    }
+    return true;
+}
+
+bool Network::overlaps(const Network& other) const noexcept {
+    // Two aligned blocks overlap exactly when the wider one contains the other's base.
+    return prefix <= other.prefix ? contains(other.address) : other.contains(address);
+}
+
+Result<Network> parse_network(std::string_view text) {
+    text = trim(text);
+    auto slash = text.find('/');
+    auto address = IpAddress::parse(text.substr(0, slash));
+    if (!address) return std::unexpected(std::move(address.error()));
+    unsigned max = address->family() == IpAddress::Family::v4 ? 32u : 128u;
+    unsigned prefix = max;
+    if (slash != std::string_view::npos) {
+        auto digits = text.substr(slash + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty() ||
+            prefix > max || (digits.size() > 1 && digits[0] == '0'))
+            return fail(Errc::malformed, fmt::format("'{}' has a bad prefix length", printable(text)));
+    }
+    Network n{.address = *address, .prefix = static_cast<std::uint8_t>(prefix)};
+    // Host bits set usually means a typo in the address or the length: refuse rather than guess.
+    auto bytes = address->bytes();
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        unsigned first_bit = static_cast<unsigned>(i) * 8u;
+        if (first_bit + 8u <= prefix) continue;
+        unsigned keep = prefix > first_bit ? prefix - first_bit : 0u;
+        auto host_mask = static_cast<std::uint8_t>(0xffu >> keep);
+        if ((bytes[i] & host_mask) != 0)
+            return fail(Errc::malformed,
+                        fmt::format("'{}' has host bits set beyond /{}", printable(text), prefix));
+    }
+    return n;
+}
+
 }  // namespace rampart

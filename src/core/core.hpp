@@ -100,6 +100,19 @@ private:
     std::array<std::uint8_t, 16> bytes_{};
 };
 
+/// An address block: `address` with the host bits cleared, and the prefix length.
+struct Network {
+    IpAddress address;
+    std::uint8_t prefix = 0;
+    [[nodiscard]] std::string to_string() const;  // "192.0.2.0/24"
+    [[nodiscard]] bool contains(const IpAddress& ip) const noexcept;
+    /// True when the two blocks share at least one address (one contains the other).
+    [[nodiscard]] bool overlaps(const Network& other) const noexcept;
+    auto operator<=>(const Network&) const = default;
+};
+/// "192.0.2.0/24", "2001:db8::/32", or a bare address (a /32 or /128). Host bits must be zero.
+[[nodiscard]] Result<Network> parse_network(std::string_view text);
+
 using Timestamp = std::chrono::sys_seconds;
 
 /// Epoch seconds as real reporters write them: "1524268799", " 1524268799 ", "1337270400.0"
