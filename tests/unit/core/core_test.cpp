@@ -91,5 +91,17 @@ TEST(Location, NestedJoinsWithArrows) {
     EXPECT_EQ(Location{}.nested("x").source, "x");
 }
 
+TEST(Network, OverlapsWhenOneBlockHoldsTheOther) {
+    auto net = [](std::string_view t) { return *parse_network(t); };
+    EXPECT_TRUE(net("192.0.2.0/24").overlaps(net("192.0.2.128/25")));
+    EXPECT_TRUE(net("192.0.2.128/25").overlaps(net("192.0.2.0/24")));
+    EXPECT_TRUE(net("192.0.2.7").overlaps(net("192.0.2.0/29")));
+    EXPECT_FALSE(net("192.0.2.0/25").overlaps(net("192.0.2.128/25")));
+    EXPECT_FALSE(net("192.0.2.0/24").overlaps(net("2001:db8::/32")));
+    EXPECT_TRUE(net("2001:db8::/32").overlaps(net("2001:db8:1::/48")));
+    EXPECT_FALSE(net("2001:db8::/48").overlaps(net("2001:db8:1::/48")));
+    EXPECT_TRUE(net("0.0.0.0/0").overlaps(net("203.0.113.9")));
+}
+
 }  // namespace
 }  // namespace rampart
