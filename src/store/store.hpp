@@ -11,6 +11,7 @@
 // timeout, Errc::unsupported for a database written by a newer Rampart.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -116,6 +117,97 @@ struct StoreTotals {
     std::uint64_t failure_reports = 0;
 };
 
+// ---- The sender analysis's view: daily roll-ups maintained at ingest --------------------------
+//
+// Each committed aggregate report adds its records to a roll-up keyed by (policy domain, UTC day
+// of the report's begin time, source IP, header_from, authentication facts), summing message
+// counts; rows that differ only by reporter or report merge. The analysis reads the roll-up, never
+// the raw records, which is what keeps "10 million rows over 30 days" a matter of seconds.
+
+/// One DKIM signature as a receiver reported it (auth_results/dkim).
+struct DkimFact {
+    std::string domain;    // d=, lower-cased
+    std::string selector;  // lower-cased, "" when the reporter left it out
+    report::AuthVerdict result = report::AuthVerdict::none;
+    auto operator<=>(const DkimFact&) const = default;
+};
+
+/// Traffic from one source with one set of authentication facts, summed over the days it covers.
+struct SourceFacts {
+    std::string policy_domain;  // the report's policy_published domain
+    std::string header_from;    // lower-cased
+    std::string source_ip;      // canonical text
+    std::string envelope_from;  // MAIL FROM domain, lower-cased; "" unknown or null reverse-path
+    std::string spf_domain;     // the first SPF result's domain (mfrom preferred), lower-cased
+    report::AuthVerdict spf_result = report::AuthVerdict::none;  // raw SPF authentication
+    std::vector<DkimFact> dkim;  // sorted, duplicates removed
+    report::DmarcVerdict dmarc_dkim = report::DmarcVerdict::unknown;  // policy_evaluated dkim
+    report::DmarcVerdict dmarc_spf = report::DmarcVerdict::unknown;   // policy_evaluated spf
+    report::Disposition disposition = report::Disposition::unknown;
+    std::vector<report::OverrideType> overrides;  // sorted, duplicates removed
+    bool arc_pass = false;  // an override comment said arc=pass (Google, Microsoft)
+    std::uint64_t messages = 0;
+    std::chrono::sys_days first_day{}, last_day{};  // equal when the query is by day
+
+    [[nodiscard]] bool dmarc_pass() const noexcept {
+        return dmarc_dkim == report::DmarcVerdict::pass || dmarc_spf == report::DmarcVerdict::pass;
+    }
+};
+
+struct FactsQuery {
+    std::optional<std::string> domain;     // policy domain OR header_from equal to it
+    std::optional<std::string> source_ip;  // canonical text
+    std::optional<Timestamp> since;        // days at or after since's day
+    std::optional<Timestamp> until;        // days before until's day (exclusive)
+    bool by_day = false;                   // one row per day instead of summed over the window
+};
+
+/// A DKIM selector seen in reports for a domain (what `rampart check` audits).
+struct SelectorUse {
+    std::string dkim_domain;
+    std::string selector;
+    std::uint64_t pass = 0, fail = 0, other = 0;  // messages by reported result
+    std::chrono::sys_days first_day{}, last_day{};
+    std::optional<std::chrono::sys_days> last_pass_day;  // the last day it passed
+};
+
+/// What Rampart learned about a source address, cached with an expiry.
+struct SourceIdentity {
+    std::string ip;                   // canonical text
+    std::optional<std::string> ptr;   // the reverse-DNS name (first PTR), lower-cased
+    bool forward_confirmed = false;   // the PTR name resolves back to ip
+    std::string provider;             // catalogue id, "" none
+    std::string basis;                // how the provider was matched: "ip-range", "spf", "ptr", "dkim"
+    bool dns_failed = false;          // look-ups failed (timeout/servfail): retry sooner
+    Timestamp resolved_at{};
+    Timestamp expires_at{};
+};
+
+/// A provider's published sending ranges (flattened from its SPF includes), cached.
+struct ProviderNetworks {
+    std::string provider;
+    std::vector<Network> networks;
+    Timestamp resolved_at{};
+    Timestamp expires_at{};
+};
+
+struct ReportQuery {
+    std::optional<std::string> domain;  // policy domain
+    std::optional<Timestamp> since;     // period begins at or after
+    std::optional<Timestamp> until;     // period begins before
+};
+
+/// A stored report handed back: its provenance, then the same header and records the parser
+/// produced (order of records as stored).
+class ReplaySink {
+public:
+    virtual ~ReplaySink() = default;
+    [[nodiscard]] virtual Result<void> on_report(const report::AggregateHeader& header,
+                                                 const Provenance& provenance) = 0;
+    [[nodiscard]] virtual Result<void> on_record(const report::Record& record) = 0;
+    [[nodiscard]] virtual Result<void> on_report_end() = 0;
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -146,6 +238,58 @@ public:
     /// The messages remembered for `mailbox` under `uidvalidity`, in UID order.
     [[nodiscard]] virtual Result<std::vector<SeenMessage>> seen_messages(
         std::string_view mailbox, std::uint32_t uidvalidity) = 0;
+
+    // ---- sender analysis -------------------------------------------------------------------
+    // Every backend that stores reports implements these; the defaults (Errc::unsupported) are
+    // for test doubles that only play the ingest side.
+
+    /// Roll-up rows matching the query, largest message counts first.
+    [[nodiscard]] virtual Result<std::vector<SourceFacts>> source_facts(const FactsQuery& /*query*/) {
+        return unsupported();
+    }
+
+    /// Every DKIM selector reported for `domain` (policy domain or header_from), most messages
+    /// first; `since` bounds the days looked at when given.
+    [[nodiscard]] virtual Result<std::vector<SelectorUse>> selectors_seen(
+        std::string_view /*domain*/, std::optional<Timestamp> /*since*/) {
+        return unsupported();
+    }
+
+    /// The first day each source was seen for `domain`, over all stored data.
+    [[nodiscard]] virtual Result<std::vector<std::pair<std::string, std::chrono::sys_days>>>
+    first_seen(std::string_view /*domain*/) {
+        return unsupported();
+    }
+
+    /// The cached identity of `ip` (expired entries too: the caller decides; offline analysis
+    /// uses them), or nullopt.
+    [[nodiscard]] virtual Result<std::optional<SourceIdentity>> identity(std::string_view /*ip*/) {
+        return unsupported();
+    }
+    /// Stores (replacing) the identity of identity.ip.
+    [[nodiscard]] virtual Result<void> put_identity(const SourceIdentity& /*identity*/) {
+        return unsupported();
+    }
+
+    /// The cached ranges of `provider` (a catalogue id, or "spf:<include name>"), or nullopt.
+    [[nodiscard]] virtual Result<std::optional<ProviderNetworks>> provider_networks(
+        std::string_view /*provider*/) {
+        return unsupported();
+    }
+    [[nodiscard]] virtual Result<void> put_provider_networks(const ProviderNetworks& /*networks*/) {
+        return unsupported();
+    }
+
+    /// Hands every stored aggregate report matching the query to `sink`, oldest period first.
+    [[nodiscard]] virtual Result<void> replay_aggregates(const ReportQuery& /*query*/,
+                                                         ReplaySink& /*sink*/) {
+        return unsupported();
+    }
+
+protected:
+    [[nodiscard]] static std::unexpected<Error> unsupported() {
+        return fail(Errc::unsupported, "this store keeps no sender analysis");
+    }
 };
 
 }  // namespace rampart::store

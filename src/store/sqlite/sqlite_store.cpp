@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,9 +15,13 @@ namespace rampart::store {
 namespace {
 
 // Numbered migrations: never edit a released one, add the next.
+// A migration may need a C++ step after its SQL (filling a new table from the old ones); it runs
+// in the same transaction, so a failure leaves the database at the previous version.
+Result<void> backfill_rollups(sqlite3* db);
 struct Migration {
     int version;
     const char* sql;
+    Result<void> (*then)(sqlite3* db) = nullptr;
 };
 constexpr Migration migrations[] = {
     {1, R"sql(
@@ -122,6 +128,54 @@ CREATE TABLE mailbox_messages (
     PRIMARY KEY (mailbox, uidvalidity, uid)
 ) WITHOUT ROWID;
 )sql"},
+    // The sender analysis reads daily roll-ups kept up to date at ingest instead of the raw
+    // records, and caches what it learns about sources and providers.
+    {3, R"sql(
+-- A rowid table, not WITHOUT ROWID: sources arrive in random order, and an index on a WITHOUT
+-- ROWID table carries the whole (long) key, so every insert dirtied a page of a fat source_ip
+-- index; with a rowid the two lookup indexes stay a few dozen bytes an entry (measured: the
+-- roll-up's share of store time fell by about three quarters).
+CREATE TABLE source_days (
+    id INTEGER PRIMARY KEY,
+    policy_domain TEXT NOT NULL,
+    day INTEGER NOT NULL,              -- days since 1970-01-01: the UTC day the report begins
+    source_ip TEXT NOT NULL,
+    header_from TEXT NOT NULL,         -- lower-cased; the policy domain when a reporter left it empty
+    auth TEXT NOT NULL,                -- every other SourceFacts field, see encode_auth()
+    messages INTEGER NOT NULL,
+    UNIQUE (policy_domain, day, source_ip, header_from, auth)
+);
+CREATE INDEX source_days_header_from ON source_days (header_from, day);
+CREATE INDEX source_days_source_ip ON source_days (source_ip, day);
+CREATE TABLE selector_days (
+    policy_domain TEXT NOT NULL,
+    header_from TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    dkim_domain TEXT NOT NULL,         -- lower-cased
+    selector TEXT NOT NULL,            -- lower-cased, '' when not reported
+    result TEXT NOT NULL,              -- auth_results/dkim/result
+    messages INTEGER NOT NULL,
+    PRIMARY KEY (policy_domain, header_from, day, dkim_domain, selector, result)
+) WITHOUT ROWID;
+CREATE INDEX selector_days_header_from ON selector_days (header_from, day);
+CREATE TABLE source_identities (
+    ip TEXT PRIMARY KEY,
+    ptr TEXT,
+    forward_confirmed INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    basis TEXT NOT NULL,
+    dns_failed INTEGER NOT NULL,
+    resolved_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE provider_networks (
+    provider TEXT PRIMARY KEY,
+    networks TEXT NOT NULL,            -- one CIDR per line
+    resolved_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+     backfill_rollups},
 };
 
 struct DbDeleter {
@@ -229,11 +283,473 @@ std::int64_t i64(std::uint64_t v) {
     return v > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(v);
 }
 
+// ---- roll-ups -----------------------------------------------------------------------------
+
+template <class E, std::size_t N>
+std::optional<E> enum_named(std::string_view name, const E (&all)[N]) {
+    for (E e : all)
+        if (report::to_string(e) == name) return e;
+    return std::nullopt;
+}
+constexpr report::AuthVerdict all_auth_verdicts[] = {
+    report::AuthVerdict::none,      report::AuthVerdict::pass,      report::AuthVerdict::fail,
+    report::AuthVerdict::softfail,  report::AuthVerdict::neutral,   report::AuthVerdict::policy,
+    report::AuthVerdict::temperror, report::AuthVerdict::permerror, report::AuthVerdict::unknown};
+constexpr report::DmarcVerdict all_dmarc_verdicts[] = {
+    report::DmarcVerdict::pass, report::DmarcVerdict::fail, report::DmarcVerdict::unknown};
+constexpr report::Disposition all_dispositions[] = {
+    report::Disposition::none, report::Disposition::pass, report::Disposition::quarantine,
+    report::Disposition::reject, report::Disposition::unknown};
+constexpr report::OverrideType all_override_types[] = {
+    report::OverrideType::forwarded,         report::OverrideType::sampled_out,
+    report::OverrideType::trusted_forwarder, report::OverrideType::mailing_list,
+    report::OverrideType::local_policy,      report::OverrideType::other,
+    report::OverrideType::policy_test_mode,  report::OverrideType::unknown};
+constexpr report::Alignment all_alignments[] = {report::Alignment::relaxed,
+                                                report::Alignment::strict};
+constexpr report::Policy all_policies[] = {report::Policy::none, report::Policy::quarantine,
+                                           report::Policy::reject};
+constexpr report::DiscoveryMethod all_discovery_methods[] = {report::DiscoveryMethod::psl,
+                                                             report::DiscoveryMethod::treewalk};
+constexpr report::SpfScope all_spf_scopes[] = {report::SpfScope::mfrom, report::SpfScope::helo};
+constexpr report::Schema all_schemas[] = {report::Schema::none, report::Schema::dmarc_0_1,
+                                          report::Schema::dmarc_0_2, report::Schema::dmarc_2_0,
+                                          report::Schema::other};
+
+// The auth column: every SourceFacts field outside the key, as one canonical text so that equal
+// facts are equal keys. Domains and selectors come from strangers and may hold any character, so
+// each field is length-prefixed ("<bytes>:<value>|"); the '|' after each value is checked on
+// reading, which catches a wrong length instead of silently shifting every later field. The
+// leading "1|" is the encoding's version. Enumerations are stored by their report names.
+constexpr std::string_view auth_encoding_v1 = "1|";
+
+void put_field(std::string& out, std::string_view value) {
+    out += std::to_string(value.size());
+    out += ':';
+    out += value;
+    out += '|';
+}
+
+std::string encode_auth(const SourceFacts& f) {
+    std::string out(auth_encoding_v1);
+    out.reserve(64 + f.envelope_from.size() + f.spf_domain.size());
+    put_field(out, f.envelope_from);
+    put_field(out, f.spf_domain);
+    put_field(out, report::to_string(f.spf_result));
+    put_field(out, std::to_string(f.dkim.size()));
+    for (const auto& d : f.dkim) {
+        put_field(out, d.domain);
+        put_field(out, d.selector);
+        put_field(out, report::to_string(d.result));
+    }
+    put_field(out, report::to_string(f.dmarc_dkim));
+    put_field(out, report::to_string(f.dmarc_spf));
+    put_field(out, report::to_string(f.disposition));
+    put_field(out, std::to_string(f.overrides.size()));
+    for (auto o : f.overrides) put_field(out, report::to_string(o));
+    put_field(out, f.arc_pass ? "1" : "0");
+    return out;
+}
+
+/// Reads encode_auth()'s fields back in order; any inconsistency makes every later read fail.
+class AuthReader {
+public:
+    explicit AuthReader(std::string_view text) : rest_(text) {
+        if (rest_.starts_with(auth_encoding_v1))
+            rest_.remove_prefix(auth_encoding_v1.size());
+        else
+            ok_ = false;
+    }
+    std::optional<std::string_view> field() {
+        if (!ok_) return std::nullopt;
+        auto colon = rest_.find(':');
+        std::size_t length = 0;
+        // A length longer than the text is caught below; nine digits keep the sum from overflowing.
+        if (colon == std::string_view::npos || colon == 0 || colon > 9) return broken();
+        for (char c : rest_.substr(0, colon)) {
+            if (c < '0' || c > '9') return broken();
+            length = length * 10 + static_cast<std::size_t>(c - '0');
+        }
+        if (rest_.size() - colon - 1 < length + 1 || rest_[colon + 1 + length] != '|')
+            return broken();
+        auto value = rest_.substr(colon + 1, length);
+        rest_.remove_prefix(colon + 2 + length);
+        return value;
+    }
+    std::optional<std::size_t> count() {
+        auto f = field();
+        if (!f || f->empty() || f->size() > 4) return broken();
+        std::size_t n = 0;
+        for (char c : *f) {
+            if (c < '0' || c > '9') return broken();
+            n = n * 10 + static_cast<std::size_t>(c - '0');
+        }
+        return n;
+    }
+    template <class E, std::size_t N>
+    std::optional<E> named(const E (&all)[N]) {
+        auto f = field();
+        if (!f) return std::nullopt;
+        auto e = enum_named(*f, all);
+        if (!e) ok_ = false;
+        return e;
+    }
+    [[nodiscard]] bool finished() const noexcept { return ok_ && rest_.empty(); }
+
+private:
+    std::nullopt_t broken() {
+        ok_ = false;
+        return std::nullopt;
+    }
+    std::string_view rest_;
+    bool ok_ = true;
+};
+
+/// Fills the auth fields of `f` from the auth column; false when the text is not a valid encoding.
+bool decode_auth(std::string_view text, SourceFacts& f) {
+    AuthReader in(text);
+    auto envelope = in.field();
+    auto spf_domain = in.field();
+    auto spf_result = in.named(all_auth_verdicts);
+    auto dkim_count = in.count();
+    if (!envelope || !spf_domain || !spf_result || !dkim_count) return false;
+    f.envelope_from = *envelope;
+    f.spf_domain = *spf_domain;
+    f.spf_result = *spf_result;
+    f.dkim.clear();
+    for (std::size_t i = 0; i < *dkim_count; ++i) {
+        auto domain = in.field();
+        auto selector = in.field();
+        auto result = in.named(all_auth_verdicts);
+        if (!domain || !selector || !result) return false;
+        f.dkim.push_back({std::string(*domain), std::string(*selector), *result});
+    }
+    auto dmarc_dkim = in.named(all_dmarc_verdicts);
+    auto dmarc_spf = in.named(all_dmarc_verdicts);
+    auto disposition = in.named(all_dispositions);
+    auto override_count = in.count();
+    if (!dmarc_dkim || !dmarc_spf || !disposition || !override_count) return false;
+    f.dmarc_dkim = *dmarc_dkim;
+    f.dmarc_spf = *dmarc_spf;
+    f.disposition = *disposition;
+    f.overrides.clear();
+    for (std::size_t i = 0; i < *override_count; ++i) {
+        auto type = in.named(all_override_types);
+        if (!type) return false;
+        f.overrides.push_back(*type);
+    }
+    auto arc = in.field();
+    if (!arc || (*arc != "0" && *arc != "1")) return false;
+    f.arc_pass = *arc == "1";
+    return in.finished();
+}
+
+bool icontains(std::string_view text, std::string_view needle) {
+    if (needle.size() > text.size()) return false;
+    for (std::size_t i = 0; i + needle.size() <= text.size(); ++i)
+        if (iequals(text.substr(i, needle.size()), needle)) return true;
+    return false;
+}
+
+/// The roll-up facts of one record (everything but the message count and the days).
+SourceFacts facts_of(const report::Record& r, std::string_view policy_domain) {
+    SourceFacts f;
+    f.policy_domain = std::string(policy_domain);
+    f.header_from = r.header_from.empty() ? ascii_lower(policy_domain) : ascii_lower(r.header_from);
+    f.source_ip = r.source_ip.to_string();
+    if (r.envelope_from && !r.envelope_from->empty()) {
+        std::string_view env = *r.envelope_from;
+        auto at = env.rfind('@');
+        f.envelope_from = ascii_lower(at == std::string_view::npos ? env : env.substr(at + 1));
+    }
+    // RFC 7489 Appendix C allows several SPF results; the MAIL FROM one is what DMARC aligns.
+    const report::SpfAuthResult* spf = nullptr;
+    for (const auto& s : r.spf_results)
+        if (s.scope == report::SpfScope::mfrom) {
+            spf = &s;
+            break;
+        }
+    if (!spf && !r.spf_results.empty()) spf = &r.spf_results.front();
+    if (spf) {
+        f.spf_domain = ascii_lower(spf->domain);
+        f.spf_result = spf->result;
+    }
+    f.dkim.reserve(r.dkim_results.size());
+    for (const auto& d : r.dkim_results)
+        f.dkim.push_back({ascii_lower(d.domain), ascii_lower(d.selector), d.result});
+    std::sort(f.dkim.begin(), f.dkim.end());
+    f.dkim.erase(std::unique(f.dkim.begin(), f.dkim.end()), f.dkim.end());
+    f.dmarc_dkim = r.dkim;
+    f.dmarc_spf = r.spf;
+    f.disposition = r.disposition;
+    for (const auto& reason : r.reasons) {
+        f.overrides.push_back(reason.type);
+        // Google and Microsoft put the ARC verdict in the comment of a local_policy override.
+        if (icontains(reason.comment, "arc=pass")) f.arc_pass = true;
+    }
+    std::sort(f.overrides.begin(), f.overrides.end());
+    f.overrides.erase(std::unique(f.overrides.begin(), f.overrides.end()), f.overrides.end());
+    return f;
+}
+
+constexpr std::string_view upsert_source_day_sql =
+    "INSERT INTO source_days (policy_domain, day, source_ip, header_from, auth, messages) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (policy_domain, day, source_ip, header_from, "
+    "auth) DO UPDATE SET messages = messages + excluded.messages";
+constexpr std::string_view upsert_selector_day_sql =
+    "INSERT INTO selector_days (policy_domain, header_from, day, dkim_domain, selector, result, "
+    "messages) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (policy_domain, header_from, day, "
+    "dkim_domain, selector, result) DO UPDATE SET messages = messages + excluded.messages";
+
+/// One report's contribution to the roll-ups, summed in memory while its records stream past
+/// and written at commit. A report has one policy domain and one day, so the keys are the
+/// distinct (source, header_from, facts): at most one per record (a few hundred bytes each), and
+/// far fewer when a reporter splits one source's traffic over many rows.
+class Rollup {
+public:
+    void add(const report::Record& r, std::string_view policy_domain) {
+        auto f = facts_of(r, policy_domain);
+        for (const auto& d : f.dkim)
+            selectors_[std::tuple(f.header_from, d.domain, d.selector, d.result)] += r.count;
+        auto auth = encode_auth(f);
+        sources_[std::tuple(std::move(f.source_ip), std::move(f.header_from), std::move(auth))] +=
+            r.count;
+    }
+
+    /// Adds the sums to the roll-up tables with the two upsert statements above.
+    Result<void> write(Stmt& source_day, Stmt& selector_day, std::string_view policy_domain,
+                       std::int64_t day) const {
+        for (const auto& [key, messages] : sources_) {
+            const auto& [ip, header_from, auth] = key;
+            source_day.text(1, policy_domain)
+                .integer(2, day)
+                .text(3, ip)
+                .text(4, header_from)
+                .text(5, auth)
+                .integer(6, i64(messages));
+            if (auto r = source_day.exec("adding to the source roll-up"); !r) return r;
+        }
+        for (const auto& [key, messages] : selectors_) {
+            const auto& [header_from, domain, selector, result] = key;
+            selector_day.text(1, policy_domain)
+                .text(2, header_from)
+                .integer(3, day)
+                .text(4, domain)
+                .text(5, selector)
+                .text(6, report::to_string(result))
+                .integer(7, i64(messages));
+            if (auto r = selector_day.exec("adding to the selector roll-up"); !r) return r;
+        }
+        return {};
+    }
+
+private:
+    std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> sources_;
+    std::map<std::tuple<std::string, std::string, std::string, report::AuthVerdict>, std::uint64_t>
+        selectors_;
+};
+
+std::int64_t day_of(Timestamp t) {
+    return std::chrono::floor<std::chrono::days>(t).time_since_epoch().count();
+}
+Timestamp seconds_at(std::int64_t v) { return Timestamp{std::chrono::seconds{v}}; }
+std::chrono::sys_days day_at(std::int64_t v) { return std::chrono::sys_days{std::chrono::days{v}}; }
+
+// ---- reading stored reports back ----------------------------------------------------------
+
+std::vector<std::string> split_lines(std::string_view text) {
+    std::vector<std::string> out;
+    if (text.empty()) return out;
+    for (;;) {
+        auto nl = text.find('\n');
+        out.emplace_back(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+std::unexpected<Error> unreadable(std::string_view what) {
+    return fail(Errc::io, fmt::format("the database holds an unreadable {}", what));
+}
+
+template <class E, std::size_t N>
+Result<E> stored_enum(std::string_view name, const E (&all)[N], std::string_view what) {
+    auto e = enum_named(name, all);
+    if (!e) return unreadable(fmt::format("{} \"{}\"", what, printable(name)));
+    return *e;
+}
+
+template <class E, std::size_t N>
+Result<std::optional<E>> stored_opt_enum(Stmt& s, int column, const E (&all)[N],
+                                         std::string_view what) {
+    if (s.col_null(column)) return std::optional<E>();
+    auto e = stored_enum(s.col_text(column), all, what);
+    if (!e) return std::unexpected(e.error());
+    return std::optional<E>(*e);
+}
+
+/// The records of one report, rebuilt in insertion order. Three cursors walk the records, their
+/// override reasons and their auth results by record id, so a report of any size streams
+/// through without a query per record.
+class RecordReader {
+public:
+    static Result<RecordReader> prepare(sqlite3* db) {
+        RecordReader out;
+        auto records = Stmt::prepare(
+            db,
+            "SELECT id, source_ip, count, disposition, dkim, spf, header_from, envelope_from, "
+            "envelope_to FROM records WHERE report = ?1 ORDER BY id");
+        auto reasons = Stmt::prepare(
+            db,
+            "SELECT o.record, o.type, o.comment FROM records r JOIN override_reasons o "
+            "ON o.record = r.id WHERE r.report = ?1 ORDER BY r.id, o.rowid");
+        auto auths = Stmt::prepare(
+            db,
+            "SELECT a.record, a.method, a.domain, a.selector, a.scope, a.result, a.human_result "
+            "FROM records r JOIN auth_results a ON a.record = r.id WHERE r.report = ?1 "
+            "ORDER BY r.id, a.rowid");
+        if (!records) return std::unexpected(records.error());
+        if (!reasons) return std::unexpected(reasons.error());
+        if (!auths) return std::unexpected(auths.error());
+        out.records_ = std::move(*records);
+        out.reasons_ = std::move(*reasons);
+        out.auths_ = std::move(*auths);
+        return out;
+    }
+
+    /// Calls on_record(const report::Record&) -> Result<void> for each record of `report_row`,
+    /// stopping at the first error.
+    template <class F>
+    Result<void> read(std::int64_t report_row, F&& on_record) {
+        records_.integer(1, report_row);
+        reasons_.integer(1, report_row);
+        auths_.integer(1, report_row);
+        auto result = walk(on_record);
+        // Leaves no statement mid-way, so none holds the database open after an early stop.
+        records_.reset();
+        reasons_.reset();
+        auths_.reset();
+        return result;
+    }
+
+private:
+    template <class F>
+    Result<void> walk(F& on_record) {
+        auto reason = reasons_.step("reading override reasons");
+        if (!reason) return std::unexpected(reason.error());
+        auto auth = auths_.step("reading auth results");
+        if (!auth) return std::unexpected(auth.error());
+        for (;;) {
+            auto row = records_.step("reading records");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return {};
+            auto id = records_.col_int(0);
+            auto rec = record_row();
+            if (!rec) return std::unexpected(rec.error());
+            for (; reason && *reason && reasons_.col_int(0) == id;
+                 reason = reasons_.step("reading override reasons")) {
+                auto type = stored_enum(reasons_.col_text(1), all_override_types, "override type");
+                if (!type) return std::unexpected(type.error());
+                rec->reasons.push_back({*type, reasons_.col_text(2)});
+            }
+            if (!reason) return std::unexpected(reason.error());
+            for (; auth && *auth && auths_.col_int(0) == id;
+                 auth = auths_.step("reading auth results")) {
+                if (auto r = auth_row(*rec); !r) return r;
+            }
+            if (!auth) return std::unexpected(auth.error());
+            if (auto r = on_record(static_cast<const report::Record&>(*rec)); !r) return r;
+        }
+    }
+
+    Result<report::Record> record_row() {
+        auto& s = records_;
+        report::Record r;
+        auto ip = IpAddress::parse(s.col_text(1));
+        if (!ip) return unreadable("source address");
+        r.source_ip = *ip;
+        r.count = u64(s.col_int(2));
+        auto disposition = stored_enum(s.col_text(3), all_dispositions, "disposition");
+        auto dkim = stored_enum(s.col_text(4), all_dmarc_verdicts, "DKIM verdict");
+        auto spf = stored_enum(s.col_text(5), all_dmarc_verdicts, "SPF verdict");
+        if (!disposition) return std::unexpected(disposition.error());
+        if (!dkim) return std::unexpected(dkim.error());
+        if (!spf) return std::unexpected(spf.error());
+        r.disposition = *disposition;
+        r.dkim = *dkim;
+        r.spf = *spf;
+        r.header_from = s.col_text(6);
+        if (!s.col_null(7)) r.envelope_from = s.col_text(7);
+        if (!s.col_null(8)) r.envelope_to = s.col_text(8);
+        return r;
+    }
+
+    Result<void> auth_row(report::Record& rec) {
+        auto& s = auths_;
+        auto result = stored_enum(s.col_text(5), all_auth_verdicts, "auth result");
+        if (!result) return std::unexpected(result.error());
+        auto method = s.col_text(1);
+        if (method == "dkim") {
+            rec.dkim_results.push_back({s.col_text(2), s.col_text(3), *result, s.col_text(6)});
+            return {};
+        }
+        if (method != "spf")
+            return unreadable(fmt::format("auth method \"{}\"", printable(method)));
+        auto scope = stored_opt_enum(s, 4, all_spf_scopes, "SPF scope");
+        if (!scope) return std::unexpected(scope.error());
+        rec.spf_results.push_back({s.col_text(2), scope->value_or(report::SpfScope::unspecified),
+                                   *result, s.col_text(6)});
+        return {};
+    }
+
+    Stmt records_, reasons_, auths_;
+};
+
+/// Migration 3's C++ step: the roll-ups of every report already stored, computed exactly as
+/// ingest computes them.
+Result<void> backfill_rollups(sqlite3* db) {
+    auto reports =
+        Stmt::prepare(db, "SELECT id, policy_domain, begin_time FROM reports ORDER BY id");
+    auto source_day = Stmt::prepare(db, upsert_source_day_sql);
+    auto selector_day = Stmt::prepare(db, upsert_selector_day_sql);
+    auto reader = RecordReader::prepare(db);
+    if (!reports) return std::unexpected(reports.error());
+    if (!source_day) return std::unexpected(source_day.error());
+    if (!selector_day) return std::unexpected(selector_day.error());
+    if (!reader) return std::unexpected(reader.error());
+    for (;;) {
+        auto row = reports->step("reading reports to fill the roll-ups");
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return {};
+        auto policy_domain = ascii_lower(reports->col_text(1));
+        auto day = day_of(seconds_at(reports->col_int(2)));
+        Rollup rollup;
+        auto read = reader->read(reports->col_int(0), [&](const report::Record& r) -> Result<void> {
+            rollup.add(r, policy_domain);
+            return {};
+        });
+        if (!read) {
+            reports->reset();
+            return read;
+        }
+        if (auto w = rollup.write(*source_day, *selector_day, policy_domain, day); !w) {
+            reports->reset();
+            return w;
+        }
+    }
+}
+
 class SqliteStore;
 
 class SqliteWriter final : public AggregateWriter {
 public:
-    SqliteWriter(SqliteStore& store, std::int64_t report_row) : store_(store), report_row_(report_row) {}
+    SqliteWriter(SqliteStore& store, std::int64_t report_row, std::string policy_domain,
+                 std::int64_t day)
+        : store_(store),
+          report_row_(report_row),
+          policy_domain_(std::move(policy_domain)),
+          day_(day) {}
     ~SqliteWriter() override;
     Result<void> add(const report::Record& record) override;
     Result<void> commit(const ReportTotals& totals) override;
@@ -241,6 +757,9 @@ public:
 private:
     SqliteStore& store_;
     std::int64_t report_row_;
+    std::string policy_domain_;
+    std::int64_t day_;
+    Rollup rollup_;
     bool open_ = true;
     std::uint64_t dmarc_pass_ = 0, spf_aligned_ = 0, dkim_aligned_ = 0;
 };
@@ -309,7 +828,8 @@ public:
             return std::unexpected(r.error());
         }
         writing_ = true;
-        return BeginOutcome{std::make_unique<SqliteWriter>(*this, sqlite3_last_insert_rowid(db_.get()))};
+        return BeginOutcome{std::make_unique<SqliteWriter>(
+            *this, sqlite3_last_insert_rowid(db_.get()), ascii_lower(p.domain), day_of(m.begin))};
     }
 
     Result<bool> add_failure_report(const report::FailureReport& f, std::string_view sha256,
@@ -477,12 +997,267 @@ public:
         return out;
     }
 
+    Result<std::vector<SourceFacts>> source_facts(const FactsQuery& q) override {
+        // Only the conditions asked for are in the SQL: "?1 IS NULL OR ..." would keep SQLite
+        // from searching the primary key or the indexes. Every value is still bound.
+        std::string where = "day >= ?3 AND day < ?4";
+        if (q.domain) where += " AND (policy_domain = ?1 OR header_from = ?1)";
+        if (q.source_ip) where += " AND source_ip = ?2";
+        auto sql = q.by_day
+                       ? fmt::format(
+                             "SELECT policy_domain, header_from, source_ip, auth, messages, day, "
+                             "day FROM source_days WHERE {} ORDER BY messages DESC, source_ip, "
+                             "day, header_from, policy_domain, auth",
+                             where)
+                       : fmt::format(
+                             "SELECT policy_domain, header_from, source_ip, auth, SUM(messages) "
+                             "AS total, MIN(day), MAX(day) FROM source_days WHERE {} GROUP BY "
+                             "source_ip, header_from, policy_domain, auth ORDER BY total DESC, "
+                             "source_ip, header_from, policy_domain, auth",
+                             where);
+        auto s = Stmt::prepare(db_.get(), sql);
+        if (!s) return std::unexpected(s.error());
+        if (q.domain) s->text(1, ascii_lower(*q.domain));
+        if (q.source_ip) {
+            auto ip = IpAddress::parse(*q.source_ip);
+            s->text(2, ip ? ip->to_string() : *q.source_ip);
+        }
+        s->integer(3, q.since ? day_of(*q.since) : INT64_MIN)
+            .integer(4, q.until ? day_of(*q.until) : INT64_MAX);
+        std::vector<SourceFacts> out;
+        for (;;) {
+            auto row = s->step("reading the source roll-up");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            SourceFacts f;
+            if (!decode_auth(s->col_text(3), f)) {
+                s->reset();
+                return unreadable("roll-up row (auth facts)");
+            }
+            f.policy_domain = s->col_text(0);
+            f.header_from = s->col_text(1);
+            f.source_ip = s->col_text(2);
+            f.messages = u64(s->col_int(4));
+            f.first_day = day_at(s->col_int(5));
+            f.last_day = day_at(s->col_int(6));
+            out.push_back(std::move(f));
+        }
+        return out;
+    }
+
+    Result<std::vector<SelectorUse>> selectors_seen(std::string_view domain,
+                                                    std::optional<Timestamp> since) override {
+        auto s = Stmt::prepare(db_.get(), R"sql(
+            SELECT dkim_domain, selector,
+                   SUM(CASE WHEN result = 'pass' THEN messages ELSE 0 END),
+                   SUM(CASE WHEN result = 'fail' THEN messages ELSE 0 END),
+                   SUM(CASE WHEN result IN ('pass', 'fail') THEN 0 ELSE messages END),
+                   MIN(day), MAX(day), MAX(CASE WHEN result = 'pass' THEN day END)
+            FROM selector_days
+            WHERE (policy_domain = ?1 OR header_from = ?1) AND day >= ?2
+            GROUP BY dkim_domain, selector
+            ORDER BY SUM(messages) DESC, dkim_domain, selector)sql");
+        if (!s) return std::unexpected(s.error());
+        s->text(1, ascii_lower(domain)).integer(2, since ? day_of(*since) : INT64_MIN);
+        std::vector<SelectorUse> out;
+        for (;;) {
+            auto row = s->step("reading the selector roll-up");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            SelectorUse u{.dkim_domain = s->col_text(0),
+                          .selector = s->col_text(1),
+                          .pass = u64(s->col_int(2)),
+                          .fail = u64(s->col_int(3)),
+                          .other = u64(s->col_int(4)),
+                          .first_day = day_at(s->col_int(5)),
+                          .last_day = day_at(s->col_int(6)),
+                          .last_pass_day = std::nullopt};
+            if (!s->col_null(7)) u.last_pass_day = day_at(s->col_int(7));
+            out.push_back(std::move(u));
+        }
+        return out;
+    }
+
+    Result<std::vector<std::pair<std::string, std::chrono::sys_days>>> first_seen(
+        std::string_view domain) override {
+        auto s = Stmt::prepare(db_.get(), R"sql(
+            SELECT source_ip, MIN(day) FROM source_days
+            WHERE policy_domain = ?1 OR header_from = ?1
+            GROUP BY source_ip ORDER BY MIN(day), source_ip)sql");
+        if (!s) return std::unexpected(s.error());
+        s->text(1, ascii_lower(domain));
+        std::vector<std::pair<std::string, std::chrono::sys_days>> out;
+        for (;;) {
+            auto row = s->step("reading when sources were first seen");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.emplace_back(s->col_text(0), day_at(s->col_int(1)));
+        }
+        return out;
+    }
+
+    Result<std::optional<SourceIdentity>> identity(std::string_view ip) override {
+        identity_.text(1, ip);
+        auto row = identity_.step("reading a source identity");
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return std::optional<SourceIdentity>();
+        SourceIdentity id{.ip = std::string(ip),
+                          .ptr = std::nullopt,
+                          .forward_confirmed = identity_.col_int(1) != 0,
+                          .provider = identity_.col_text(2),
+                          .basis = identity_.col_text(3),
+                          .dns_failed = identity_.col_int(4) != 0,
+                          .resolved_at = seconds_at(identity_.col_int(5)),
+                          .expires_at = seconds_at(identity_.col_int(6))};
+        if (!identity_.col_null(0)) id.ptr = identity_.col_text(0);
+        identity_.reset();
+        return std::optional<SourceIdentity>(std::move(id));
+    }
+
+    Result<void> put_identity(const SourceIdentity& id) override {
+        RAMPART_ASSERT(!writing_);
+        if (auto r = open_batch(); !r) return r;
+        put_identity_.text(1, id.ip)
+            .opt_text(2, id.ptr)
+            .integer(3, id.forward_confirmed ? 1 : 0)
+            .text(4, id.provider)
+            .text(5, id.basis)
+            .integer(6, id.dns_failed ? 1 : 0)
+            .integer(7, id.resolved_at.time_since_epoch().count())
+            .integer(8, id.expires_at.time_since_epoch().count());
+        if (auto r = put_identity_.exec("storing a source identity"); !r) return r;
+        return report_done(0);
+    }
+
+    Result<std::optional<ProviderNetworks>> provider_networks(std::string_view provider) override {
+        auto s = Stmt::prepare(db_.get(),
+                               "SELECT networks, resolved_at, expires_at FROM provider_networks "
+                               "WHERE provider = ?1");
+        if (!s) return std::unexpected(s.error());
+        s->text(1, provider);
+        auto row = s->step("reading provider networks");
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return std::optional<ProviderNetworks>();
+        ProviderNetworks out{.provider = std::string(provider),
+                             .networks = {},
+                             .resolved_at = seconds_at(s->col_int(1)),
+                             .expires_at = seconds_at(s->col_int(2))};
+        for (const auto& line : split_lines(s->col_text(0))) {
+            auto n = parse_network(line);
+            if (!n) {
+                s->reset();
+                return unreadable(
+                    fmt::format("network \"{}\" for {}", printable(line), printable(provider)));
+            }
+            out.networks.push_back(*n);
+        }
+        s->reset();
+        return std::optional<ProviderNetworks>(std::move(out));
+    }
+
+    Result<void> put_provider_networks(const ProviderNetworks& p) override {
+        RAMPART_ASSERT(!writing_);
+        std::string networks;
+        for (const auto& n : p.networks) {
+            if (!networks.empty()) networks += '\n';
+            networks += n.to_string();
+        }
+        auto s = Stmt::prepare(db_.get(),
+                               "INSERT OR REPLACE INTO provider_networks (provider, networks, "
+                               "resolved_at, expires_at) VALUES (?1, ?2, ?3, ?4)");
+        if (!s) return std::unexpected(s.error());
+        if (auto r = open_batch(); !r) return r;
+        s->text(1, p.provider)
+            .text(2, networks)
+            .integer(3, p.resolved_at.time_since_epoch().count())
+            .integer(4, p.expires_at.time_since_epoch().count());
+        if (auto r = s->exec("storing provider networks"); !r) return r;
+        return report_done(0);
+    }
+
+    Result<void> replay_aggregates(const ReportQuery& q, ReplaySink& sink) override {
+        std::string sql =
+            "SELECT id, org_name, email, extra_contact_info, report_id, policy_domain, "
+            "begin_time, end_time, errors, generator, schema, version, adkim, aspf, p, sp, np, "
+            "pct, fo, testing, discovery_method, source, ingested_at FROM reports "
+            "WHERE begin_time >= ?2 AND begin_time < ?3";
+        if (q.domain) sql += " AND policy_domain = ?1";
+        sql += " ORDER BY begin_time, id";
+        auto reports = Stmt::prepare(db_.get(), sql);
+        auto reader = RecordReader::prepare(db_.get());
+        if (!reports) return std::unexpected(reports.error());
+        if (!reader) return std::unexpected(reader.error());
+        if (q.domain) reports->text(1, ascii_lower(*q.domain));
+        reports->integer(2, q.since ? q.since->time_since_epoch().count() : INT64_MIN)
+            .integer(3, q.until ? q.until->time_since_epoch().count() : INT64_MAX);
+        for (;;) {
+            auto row = reports->step("reading reports");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return {};
+            auto r = replay_one(*reports, *reader, sink);
+            if (!r) {
+                reports->reset();
+                return r;
+            }
+        }
+    }
+
     ~SqliteStore() override {
         if (in_batch_) (void)commit_.exec("committing reports");
     }
 
 private:
     friend class SqliteWriter;
+
+    /// Rebuilds the report at the current row of replay_aggregates' statement and streams it.
+    static Result<void> replay_one(Stmt& s, RecordReader& reader, ReplaySink& sink) {
+        report::AggregateHeader h;
+        auto& m = h.metadata;
+        auto& p = h.policy;
+        m.org_name = s.col_text(1);
+        m.email = s.col_text(2);
+        m.extra_contact_info = s.col_text(3);
+        m.report_id = s.col_text(4);
+        p.domain = s.col_text(5);
+        m.begin = seconds_at(s.col_int(6));
+        m.end = seconds_at(s.col_int(7));
+        m.errors = split_lines(s.col_text(8));
+        m.generator = s.col_text(9);
+        auto schema = stored_enum(s.col_text(10), all_schemas, "report schema");
+        if (!schema) return std::unexpected(schema.error());
+        h.schema = *schema;
+        h.version = s.col_text(11);
+        auto adkim = stored_opt_enum(s, 12, all_alignments, "adkim");
+        auto aspf = stored_opt_enum(s, 13, all_alignments, "aspf");
+        auto policy = stored_opt_enum(s, 14, all_policies, "p");
+        auto sp = stored_opt_enum(s, 15, all_policies, "sp");
+        auto np = stored_opt_enum(s, 16, all_policies, "np");
+        auto discovery = stored_opt_enum(s, 20, all_discovery_methods, "discovery method");
+        for (const auto* e : {&adkim, &aspf})
+            if (!*e) return std::unexpected(e->error());
+        for (const auto* e : {&policy, &sp, &np})
+            if (!*e) return std::unexpected(e->error());
+        if (!discovery) return std::unexpected(discovery.error());
+        p.adkim = *adkim;
+        p.aspf = *aspf;
+        p.p = *policy;
+        p.sp = *sp;
+        p.np = *np;
+        p.discovery_method = *discovery;
+        if (!s.col_null(17)) {
+            auto pct = s.col_int(17);
+            if (pct < 0 || pct > UINT32_MAX) return unreadable("pct");
+            p.pct = static_cast<std::uint32_t>(pct);
+        }
+        p.fo = s.col_text(18);
+        if (!s.col_null(19)) p.testing = s.col_text(19) == "y";
+        Provenance provenance{s.col_text(21), seconds_at(s.col_int(22))};
+        if (auto r = sink.on_report(h, provenance); !r) return r;
+        auto records = reader.read(
+            s.col_int(0), [&sink](const report::Record& rec) { return sink.on_record(rec); });
+        if (!records) return records;
+        return sink.on_report_end();
+    }
 
     // Reports are written inside a SAVEPOINT each, several to one transaction: a commit per
     // report rewrites the same index pages into the WAL every time and costs about half the
@@ -549,6 +1324,13 @@ private:
                                      fmt::format("applying migration {}", m.version));
                 !r)
                 return r;
+            if (m.then) {
+                if (auto r = m.then(db_.get()); !r) {
+                    Error e = r.error();
+                    e.reason = fmt::format("{} (migration {})", e.reason, m.version);
+                    return std::unexpected(e);
+                }
+            }
         }
         return {};
     }
@@ -583,6 +1365,14 @@ private:
             {&finish_report_,
              "UPDATE reports SET content_sha256 = ?2, record_count = ?3, message_count = ?4, "
              "dmarc_pass = ?5, spf_aligned = ?6, dkim_aligned = ?7, diagnostics = ?8 WHERE id = ?1"},
+            {&upsert_source_day_, upsert_source_day_sql},
+            {&upsert_selector_day_, upsert_selector_day_sql},
+            {&identity_,
+             "SELECT ptr, forward_confirmed, provider, basis, dns_failed, resolved_at, expires_at "
+             "FROM source_identities WHERE ip = ?1"},
+            {&put_identity_,
+             "INSERT OR REPLACE INTO source_identities (ip, ptr, forward_confirmed, provider, "
+             "basis, dns_failed, resolved_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
             {&remember_,
              "INSERT OR REPLACE INTO mailbox_messages (mailbox, uidvalidity, uid, outcome, reason, "
              "seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
@@ -613,6 +1403,7 @@ private:
     Stmt begin_, commit_, savepoint_, release_, rollback_to_, find_report_, insert_report_, insert_record_, insert_reason_,
         insert_auth_, finish_report_, insert_failure_;
     Stmt remember_, seen_;
+    Stmt upsert_source_day_, upsert_selector_day_, identity_, put_identity_;
 };
 
 SqliteWriter::~SqliteWriter() {
@@ -658,6 +1449,7 @@ Result<void> SqliteWriter::add(const report::Record& r) {
     if (r.dmarc_pass()) dmarc_pass_ += r.count;
     if (r.spf == report::DmarcVerdict::pass) spf_aligned_ += r.count;
     if (r.dkim == report::DmarcVerdict::pass) dkim_aligned_ += r.count;
+    rollup_.add(r, policy_domain_);
     return {};
 }
 
@@ -677,6 +1469,11 @@ Result<void> SqliteWriter::commit(const ReportTotals& t) {
         .integer(7, i64(dkim_aligned_))
         .text(8, diagnostics);
     if (auto e = store_.finish_report_.exec("finishing a report"); !e) return e;
+    // Inside the report's savepoint: a report that fails here leaves no roll-up behind either.
+    if (auto e = rollup_.write(store_.upsert_source_day_, store_.upsert_selector_day_,
+                               policy_domain_, day_);
+        !e)
+        return e;
     if (auto e = store_.release_.exec("committing a report"); !e) return e;
     open_ = false;
     store_.writing_ = false;
