@@ -1,11 +1,17 @@
 // `rampart check`: which domains (arguments and --file), which selectors (--selector, else the
-// configuration's plus the common ones), and the output; the audit itself is audit::audit_all.
+// configuration's, the common ones and those seen in stored reports), and the output; the audit
+// itself is audit::audit_all.
 #include "cli/check.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,6 +19,7 @@
 
 #include "cli/options.hpp"
 #include "cli/render.hpp"
+#include "dns/dns.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -24,6 +31,10 @@ constexpr int exit_findings = 1;
 constexpr int exit_usage = 2;
 /// Fewer domains than this finish before a progress bar would say anything useful.
 constexpr std::size_t progress_threshold = 10;
+/// How far back stored reports are asked for selectors: long enough to span a quarterly
+/// rotation and a newsletter sent once a month, short enough that a retired key is not audited
+/// for ever.
+constexpr std::chrono::days learning_window{90};
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -159,7 +170,7 @@ ordered_json mx_json(const std::vector<dns::Mx>& mx) {
     return out;
 }
 
-ordered_json domain_json(const audit::DomainAudit& d) {
+ordered_json domain_json(const audit::DomainAudit& d, const std::vector<std::string>& learned) {
     return {{"domain", d.domain},
             {"exists", d.exists},
             {"findings", findings_json(d.findings)},
@@ -167,6 +178,7 @@ ordered_json domain_json(const audit::DomainAudit& d) {
             {"dmarc", dmarc_json(d.dmarc)},
             {"dkim", dkim_json(d.dkim)},
             {"selectors_tried", d.selectors_tried},
+            {"selectors_from_reports", learned},
             {"mx", mx_json(d.mx)}};
 }
 
@@ -223,8 +235,12 @@ void dmarc_text(const audit::DomainAudit& d, std::string& out) {
         fmt::format_to(std::back_inserter(out), "        ruf {}\n", destination_text(r));
 }
 
-void dkim_text(const audit::DomainAudit& d, std::string& out) {
+void dkim_text(const audit::DomainAudit& d, const std::vector<std::string>& from_reports,
+               std::string& out) {
     if (!d.exists) return;
+    if (!from_reports.empty())
+        fmt::format_to(std::back_inserter(out), "  DKIM  selectors seen in reports: {}\n",
+                       printable(fmt::format("{}", fmt::join(from_reports, ", "))));
     if (d.dkim.empty()) {
         fmt::format_to(std::back_inserter(out), "  DKIM  no key at {}\n",
                        fmt::join(d.selectors_tried, ", "));
@@ -233,8 +249,11 @@ void dkim_text(const audit::DomainAudit& d, std::string& out) {
     for (const auto& k : d.dkim) {
         auto bits = k.key_bits ? fmt::format(" {} bits", *k.key_bits) : "";
         auto flags = std::string(k.revoked ? " revoked" : "") + (k.testing ? " testing" : "");
-        fmt::format_to(std::back_inserter(out), "  DKIM  {}: {}{}{}\n", printable(k.selector),
-                       k.key_type, bits, flags);
+        auto origin = std::ranges::find(from_reports, k.selector) != from_reports.end()
+                          ? " (from reports)"
+                          : "";
+        fmt::format_to(std::back_inserter(out), "  DKIM  {}: {}{}{}{}\n", printable(k.selector),
+                       k.key_type, bits, flags, origin);
     }
 }
 
@@ -266,6 +285,82 @@ audit::AuditOptions audit_options(const CheckArgs& args, const std::optional<con
     return options;
 }
 
+/// --db, else $RAMPART_DB, else rampart.db: the same file ingest writes.
+std::filesystem::path report_database(const std::string& flag) {
+    if (!flag.empty()) return flag;
+    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
+    return "rampart.db";
+}
+
+/// The DKIM selectors stored reports show each domain signing with as itself (d= the domain),
+/// most messages first. Learning is a bonus, never a reason to fail the audit: no database file
+/// (it is not created), a store without the analysis (Errc::unsupported) or explicit
+/// --selector values mean nothing is learned; other store errors are reported and skipped.
+LearnedSelectors learn_selectors(const CheckArgs& args, const std::vector<std::string>& domains,
+                                 const Environment& env) {
+    LearnedSelectors learned(domains.size());
+    if (!args.selectors.empty() || !env.open_store) return learned;
+    const auto path = report_database(args.db);
+    std::error_code ec;
+    if (path == ":memory:" || !std::filesystem::is_regular_file(path, ec)) return learned;
+    auto store = env.open_store(path);
+    if (!store) {
+        error_line(env, fmt::format("{}; no DKIM selectors learned from reports",
+                                    store.error().describe()));
+        return learned;
+    }
+    std::optional<Timestamp> since;
+    if (env.now) since = env.now() - learning_window;
+    for (std::size_t i = 0; i < domains.size(); ++i) {
+        auto domain = dns::normalize_name(trim(domains[i]));
+        if (!domain) continue;  // the audit reports the bad name itself
+        auto seen = (*store)->selectors_seen(*domain, since);
+        if (!seen) {
+            if (seen.error().code == Errc::unsupported) return learned;
+            error_line(env, fmt::format("{}: {}; no DKIM selectors learned from reports", *domain,
+                                        seen.error().describe()));
+            continue;
+        }
+        for (const auto& use : *seen) {
+            if (!iequals(use.dkim_domain, *domain) || use.selector.empty()) continue;
+            auto selector = ascii_lower(use.selector);
+            if (std::ranges::find(learned[i], selector) == learned[i].end())
+                learned[i].push_back(std::move(selector));
+        }
+    }
+    return learned;
+}
+
+/// audit_all with each domain's learned selectors added to the configured ones. Domains that
+/// learned the same selectors (most often none) share one run of the pool.
+audit::AuditRun audit_with_learned(dns::Resolver& resolver, const std::vector<std::string>& domains,
+                                   const LearnedSelectors& learned, const audit::AuditOptions& base,
+                                   const audit::Progress& progress) {
+    std::map<std::vector<std::string>, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < domains.size(); ++i) groups[learned[i]].push_back(i);
+
+    audit::AuditRun run;
+    run.domains.resize(domains.size());
+    std::size_t done = 0;
+    for (const auto& [selectors, members] : groups) {
+        auto options = base;
+        options.configured_selectors.insert(options.configured_selectors.end(), selectors.begin(),
+                                            selectors.end());
+        std::vector<std::string> names;
+        for (auto i : members) names.push_back(domains[i]);
+        const auto before = done;
+        auto part = audit::audit_all(resolver, names, options, [&](std::size_t n, std::size_t) {
+            done = before + n;
+            if (progress) progress(done, domains.size());
+        });
+        for (std::size_t k = 0; k < members.size(); ++k)
+            run.domains[members[k]] = std::move(part.domains[k]);
+        run.errors += part.errors;
+        run.warnings += part.warnings;
+    }
+    return run;
+}
+
 void print_json(std::FILE* out, const ordered_json& doc) {
     // Record text is a stranger's: replace invalid UTF-8 rather than fail the whole output.
     auto text = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace);
@@ -273,8 +368,12 @@ void print_json(std::FILE* out, const ordered_json& doc) {
     std::fputs("\n", out);
 }
 
-void print_text(std::FILE* out, const audit::AuditRun& run) {
-    for (const auto& d : run.domains) std::fputs(check_text(d).c_str(), out);
+void print_text(std::FILE* out, const audit::AuditRun& run, const LearnedSelectors& learned) {
+    static const std::vector<std::string> none;
+    for (std::size_t i = 0; i < run.domains.size(); ++i) {
+        const auto& from_reports = i < learned.size() ? learned[i] : none;
+        std::fputs(check_text(run.domains[i], from_reports).c_str(), out);
+    }
     fmt::print(out, "{}: {}, {}\n", plural(run.domains.size(), "domain", "domains"),
                plural(run.errors, "error", "errors"), plural(run.warnings, "warning", "warnings"));
 }
@@ -295,6 +394,9 @@ CLI::App* add_check_command(CLI::App& app, CheckArgs& args) {
     cmd->add_flag("--json", args.json, "Print JSON");
     add_dns_option(*cmd, args.dns);
     cmd->add_option("--config", args.config, "Configuration file (default $RAMPART_CONFIG or ./rampart.toml)");
+    cmd->add_option("--db", args.db,
+                    "Database whose reports name DKIM selectors to audit too (default $RAMPART_DB "
+                    "or rampart.db; skipped when absent)");
     return cmd;
 }
 
@@ -317,33 +419,39 @@ int run_check(const CheckArgs& args, const Environment& env) {
         return exit_usage;
     }
 
+    const auto learned = learn_selectors(args, *domains, env);
+
     const bool show_progress = env.err_is_terminal && domains->size() >= progress_threshold;
     ProgressBar bar(show_progress ? env.err : nullptr, 0, domains->size(), "domains");
-    auto run = audit::audit_all(**resolver, *domains, audit_options(args, *config, env),
-                                [&bar](std::size_t, std::size_t) { bar.input_done(); });
+    auto run = audit_with_learned(**resolver, *domains, learned, audit_options(args, *config, env),
+                                  [&bar](std::size_t, std::size_t) { bar.input_done(); });
     if (show_progress) bar.finish();
 
-    if (args.json) print_json(env.out, check_json(run));
-    else print_text(env.out, run);
+    if (args.json)
+        print_json(env.out, check_json(run, learned));
+    else
+        print_text(env.out, run, learned);
     return run.errors > 0 ? exit_findings : exit_ok;
 }
 
-nlohmann::ordered_json check_json(const audit::AuditRun& run) {
+nlohmann::ordered_json check_json(const audit::AuditRun& run, const LearnedSelectors& learned) {
     auto domains = ordered_json::array();
-    for (const auto& d : run.domains) domains.push_back(domain_json(d));
+    for (std::size_t i = 0; i < run.domains.size(); ++i)
+        domains.push_back(domain_json(
+            run.domains[i], i < learned.size() ? learned[i] : std::vector<std::string>{}));
     return {{"domains", std::move(domains)},
             {"summary",
              {{"domains", run.domains.size()}, {"errors", run.errors}, {"warnings", run.warnings}}}};
 }
 
-std::string check_text(const audit::DomainAudit& d) {
+std::string check_text(const audit::DomainAudit& d, const std::vector<std::string>& from_reports) {
     std::string out = fmt::format("{}: {}, {}, {}\n", printable(d.domain),
                                   plural(d.count(audit::Severity::error), "error", "errors"),
                                   plural(d.count(audit::Severity::warning), "warning", "warnings"),
                                   plural(d.count(audit::Severity::info), "note", "notes"));
     spf_text(d.spf, out);
     dmarc_text(d, out);
-    dkim_text(d, out);
+    dkim_text(d, from_reports, out);
     mx_text(d, out);
     findings_text(d.findings, out);
     out += "\n";

@@ -2,18 +2,58 @@
 // at the adapter edge, and become Errors with the position toml++ found them at.
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
+
+#include "dns/dns.hpp"
 
 namespace rampart::config {
 namespace {
 
 constexpr std::uintmax_t max_file = 1 << 20;
+
+/// A host name as mail set-up uses it: dns::normalize_name's rules (lower case, no trailing dot,
+/// label and name lengths), then letters, digits, hyphens and underscores only, so a pasted URL
+/// or an address ("https://acme.example", "it@acme.example") is caught here rather than becoming
+/// a name that never matches a report. Underscores stay: SPF includes such as _spf.google.com
+/// need them.
+Result<std::string> host_name(std::string_view text) {
+    auto name = dns::normalize_name(text);
+    if (!name) return name;
+    for (char c : *name) {
+        const bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+        if (!ok)
+            return fail(Errc::malformed,
+                        fmt::format("'{}' is not a domain name (only letters, digits, '-', '_' "
+                                    "and '.' are allowed)",
+                                    printable(text)));
+    }
+    return name;
+}
+
+/// local@domain with a non-empty local part free of spaces and controls, and a domain that
+/// host_name() accepts. Digests go to these addresses, so a typo is worth refusing early; quoted
+/// local parts (RFC 5321 §4.1.2) are not accepted, nobody reads DMARC digests at one.
+bool looks_like_address(std::string_view text) {
+    auto at = text.find('@');
+    if (at == std::string_view::npos || at == 0 || text.find('@', at + 1) != std::string_view::npos)
+        return false;
+    for (char c : text.substr(0, at)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '"' || c == '<' || c == '>' || c == ',') return false;
+    }
+    auto domain = host_name(text.substr(at + 1));
+    return domain && domain->find('.') != std::string::npos;
+}
 
 class Reader {
 public:
@@ -100,11 +140,241 @@ public:
         return m;
     }
 
+    /// A list of non-empty strings, each passed through `check` (which may rewrite it).
+    Result<std::vector<std::string>> strings(
+        const toml::node& node, std::string_view key,
+        const std::function<Result<std::string>(std::string)>& check) const {
+        const auto* list = node.as_array();
+        if (list == nullptr)
+            return error(node.source(), fmt::format("{} must be a list of strings", key));
+        std::vector<std::string> out;
+        for (const auto& item : *list) {
+            auto s = string(item, fmt::format("each of {}", key));
+            if (!s) return std::unexpected(std::move(s.error()));
+            auto checked = check(std::move(*s));
+            if (!checked)
+                return error(item.source(), fmt::format("{}: {}", key, checked.error().reason));
+            if (std::ranges::find(out, *checked) != out.end())
+                return error(item.source(),
+                             fmt::format("{}: '{}' is listed twice", key, printable(*checked)));
+            out.push_back(std::move(*checked));
+        }
+        return out;
+    }
+
+    Result<std::vector<std::string>> domain_names(const toml::node& node,
+                                                  std::string_view key) const {
+        return strings(node, key, [](std::string s) { return host_name(s); });
+    }
+
+    Result<SenderConfig> sender(const toml::table& table, const ClientConfig& client) const {
+        SenderConfig s;
+        s.where = at(table.source());
+        bool has_name = false;
+        for (const auto& [key, node] : table) {
+            auto name = key.str();
+            auto set_names = [&](std::vector<std::string>& field) -> Result<void> {
+                auto names = domain_names(node, name);
+                if (!names) return std::unexpected(std::move(names.error()));
+                field = std::move(*names);
+                return {};
+            };
+            auto set_string = [&](auto&& store) -> Result<void> {
+                auto v = string(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                return store(std::move(*v));
+            };
+            Result<void> r;
+            if (name == "name") {
+                r = set_string([&](std::string v) -> Result<void> {
+                    s.name = std::move(v);
+                    has_name = true;
+                    return {};
+                });
+            } else if (name == "provider") {
+                // Catalogue ids are lower case; whether this one exists is `config check`'s
+                // question, since the catalogue is not this module's to read.
+                r = set_string([&](std::string v) -> Result<void> {
+                    s.provider = ascii_lower(trim(v));
+                    s.provider_where = at(node.source());
+                    return {};
+                });
+            } else if (name == "ips") {
+                r = networks(node, s);
+            } else if (name == "spf_includes") {
+                r = set_names(s.spf_includes);
+            } else if (name == "dkim_domains") {
+                r = set_names(s.dkim_domains);
+            } else if (name == "return_path_domains") {
+                r = set_names(s.return_path_domains);
+            } else if (name == "status") {
+                r = set_string([&](std::string v) -> Result<void> {
+                    if (v == "active")
+                        s.status = SenderStatus::active;
+                    else if (v == "retired")
+                        s.status = SenderStatus::retired;
+                    else
+                        return error(node.source(), fmt::format("status must be \"active\" or "
+                                                                "\"retired\", not \"{}\"",
+                                                                printable(v)));
+                    return {};
+                });
+            } else if (name == "decision") {
+                r = set_string([&](std::string v) -> Result<void> {
+                    s.decision = std::move(v);
+                    return {};
+                });
+            } else if (name == "due") {
+                auto d = date(node, name);
+                if (!d) return std::unexpected(std::move(d.error()));
+                s.due = *d;
+            } else {
+                return error(key.source(),
+                             fmt::format("unknown key '{}' in [[client.sender]] (known: name, "
+                                         "provider, ips, spf_includes, dkim_domains, "
+                                         "return_path_domains, status, decision, due)",
+                                         printable(name)));
+            }
+            if (!r) return std::unexpected(std::move(r.error()));
+        }
+        if (!has_name)
+            return error(table.source(), fmt::format("this [[client.sender]] of client '{}' has no "
+                                                     "name",
+                                                     printable(client.name)));
+        return s;
+    }
+
+    /// ips: CIDR blocks or bare addresses; the error is at the element at fault.
+    Result<void> networks(const toml::node& node, SenderConfig& s) const {
+        const auto* list = node.as_array();
+        if (list == nullptr)
+            return error(node.source(), "ips must be a list of strings (\"192.0.2.0/24\")");
+        s.ips_where = at(node.source());
+        for (const auto& item : *list) {
+            auto text = string(item, "each of ips");
+            if (!text) return std::unexpected(std::move(text.error()));
+            auto net = parse_network(*text);
+            if (!net) return error(item.source(), fmt::format("ips: {}", net.error().reason));
+            if (std::ranges::find(s.ips, *net) != s.ips.end())
+                return error(item.source(),
+                             fmt::format("ips: {} is listed twice", net->to_string()));
+            s.ips.push_back(*net);
+        }
+        return {};
+    }
+
+    /// A TOML local date (`due = 2027-01-31`). A string or a date-time is refused: "due" is a
+    /// day, and a string would let "31/01/2027" through to be misread later.
+    Result<std::chrono::year_month_day> date(const toml::node& node, std::string_view key) const {
+        if (!node.is_date())
+            return error(node.source(),
+                         fmt::format("{} must be a TOML date without quotes or time, like "
+                                     "{} = 2027-01-31",
+                                     key, key));
+        const auto d = node.as_date()->get();
+        return std::chrono::year_month_day{std::chrono::year{d.year}, std::chrono::month{d.month},
+                                           std::chrono::day{d.day}};
+    }
+
+    Result<ClientConfig> client(const toml::table& table) const {
+        ClientConfig c;
+        c.where = at(table.source());
+        bool has_name = false;
+        const toml::array* senders = nullptr;
+        for (const auto& [key, node] : table) {
+            auto name = key.str();
+            if (name == "name") {
+                auto v = string(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.name = std::move(*v);
+                has_name = true;
+            } else if (name == "contact") {
+                auto v = strings(node, name, [](std::string s) -> Result<std::string> {
+                    if (!looks_like_address(s))
+                        return fail(Errc::malformed,
+                                    fmt::format("'{}' is not an e-mail address", printable(s)));
+                    return s;
+                });
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.contact = std::move(*v);
+            } else if (name == "domains") {
+                auto v = domain_names(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.domains = std::move(*v);
+            } else if (name == "sender") {
+                senders = node.as_array();
+                if (senders == nullptr || !senders->is_array_of_tables())
+                    return error(node.source(),
+                                 "sender must be an array of tables: write each "
+                                 "as [[client.sender]] under its [[client]]");
+            } else {
+                return error(key.source(),
+                             fmt::format("unknown key '{}' in [[client]] (known: name, contact, "
+                                         "domains, [[client.sender]])",
+                                         printable(name)));
+            }
+        }
+        if (!has_name) return error(table.source(), "this [[client]] has no name");
+        // Senders after the name, so their errors can say whose they are.
+        if (senders != nullptr) {
+            for (const auto& item : *senders) {
+                auto s = sender(*item.as_table(), c);
+                if (!s) return std::unexpected(std::move(s.error()));
+                for (const auto& other : c.senders)
+                    if (other.name == s->name)
+                        return error(
+                            item.as_table()->get("name")->source(),
+                            fmt::format("client '{}' has two senders named '{}' (the "
+                                        "first at line {})",
+                                        printable(c.name), printable(s->name), other.where.line));
+                c.senders.push_back(std::move(*s));
+            }
+        }
+        return c;
+    }
+
+    Result<std::vector<ClientConfig>> clients(const toml::node& node) const {
+        const auto* list = node.as_array();
+        if (list == nullptr || !list->is_array_of_tables())
+            return error(node.source(),
+                         "client must be an array of tables: write each as [[client]]");
+        std::vector<ClientConfig> out;
+        // Which client listed each domain first: a domain's reports belong to one client only.
+        std::map<std::string, std::size_t, std::less<>> owner;
+        for (const auto& item : *list) {
+            const auto& table = *item.as_table();
+            auto c = client(table);
+            if (!c) return std::unexpected(std::move(c.error()));
+            for (const auto& other : out)
+                if (other.name == c->name)
+                    return error(table.get("name")->source(),
+                                 fmt::format("two clients are named '{}' (the first at line {})",
+                                             printable(c->name), other.where.line));
+            const auto* domains = table.get("domains") ? table.get("domains")->as_array() : nullptr;
+            for (std::size_t i = 0; i < c->domains.size(); ++i) {
+                auto [it, fresh] = owner.try_emplace(c->domains[i], out.size());
+                if (fresh) continue;
+                const auto& first = out[it->second];
+                return error((*domains)[i].source(),
+                             fmt::format("domain '{}' is listed by client '{}' (line {}) and by "
+                                         "client '{}': each domain belongs to one client",
+                                         c->domains[i], printable(first.name), first.where.line,
+                                         printable(c->name)));
+            }
+            out.push_back(std::move(*c));
+        }
+        return out;
+    }
+
     Result<Config> config(const toml::table& root) const {
         Config c;
         for (const auto& [key, node] : root) {
             auto name = key.str();
-            if (name == "mailbox") {
+            if (name == "client") {
+                auto list = clients(node);
+                if (!list) return std::unexpected(std::move(list.error()));
+                c.clients = std::move(*list);
+            } else if (name == "mailbox") {
                 const auto* list = node.as_array();
                 if (list == nullptr || !list->is_array_of_tables())
                     return error(node.source(),
@@ -139,7 +409,8 @@ public:
                 }
             } else {
                 return error(key.source(),
-                             fmt::format("unknown key '{}' (known: dns, [dkim], [[mailbox]])",
+                             fmt::format("unknown key '{}' (known: dns, [dkim], [[mailbox]], "
+                                         "[[client]])",
                                          printable(name)));
             }
         }
@@ -152,6 +423,138 @@ private:
 };
 
 }  // namespace
+
+std::string_view to_string(SenderStatus status) noexcept {
+    switch (status) {
+        case SenderStatus::active: return "active";
+        case SenderStatus::retired: return "retired";
+    }
+    return "active";
+}
+
+const ClientConfig* Config::client_of(std::string_view domain) const noexcept {
+    // Callers pass names from reports and command lines: compare as DNS does, ignoring case and
+    // one trailing dot.
+    if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+    for (const auto& c : clients)
+        for (const auto& d : c.domains)
+            if (iequals(d, domain)) return &c;
+    return nullptr;
+}
+
+const ClientConfig* Config::client(std::string_view name) const noexcept {
+    for (const auto& c : clients)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+namespace {
+
+struct SenderRef {
+    const ClientConfig* client;
+    const SenderConfig* sender;
+};
+
+std::string describe(const SenderRef& s) {
+    return fmt::format("sender '{}' of client '{}'", printable(s.sender->name),
+                       printable(s.client->name));
+}
+
+/// A d= or MAIL FROM domain the sender may use: the client's own (or below one), or the
+/// provider's (a provider signing with its own domain is common, if not aligned).
+bool domain_expected(std::string_view domain, const ClientConfig& client,
+                     const std::vector<std::string>& provider_domains) {
+    auto under = [&](const std::string& ancestor) { return dns::is_subdomain(domain, ancestor); };
+    return std::ranges::any_of(client.domains, under) ||
+           std::ranges::any_of(provider_domains, under);
+}
+
+void overlaps(const std::vector<SenderRef>& senders, std::vector<Problem>& out) {
+    for (std::size_t i = 0; i < senders.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            const auto& a = senders[j];  // earlier in the file
+            const auto& b = senders[i];
+            for (const auto& nb : b.sender->ips) {
+                for (const auto& na : a.sender->ips) {
+                    if (!na.overlaps(nb)) continue;
+                    // A retired sender's range handed to its successor is a normal hand-over;
+                    // reports from the overlap are then ambiguous only for the old dates.
+                    const bool both_active = a.sender->status == SenderStatus::active &&
+                                             b.sender->status == SenderStatus::active;
+                    out.push_back(Problem{
+                        .where = b.sender->ips_where,
+                        .message = fmt::format(
+                            "{} range {} overlaps {} range {} (line {}): mail from the overlap "
+                            "cannot be told apart",
+                            describe(b), nb.to_string(), describe(a), na.to_string(),
+                            a.sender->ips_where.line),
+                        .error = both_active});
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<Problem> check_inventory(const Config& config,
+                                     const ProviderDomains& provider_domains) {
+    std::vector<Problem> out;
+    std::vector<SenderRef> all;
+    for (const auto& c : config.clients)
+        for (const auto& s : c.senders) all.push_back({&c, &s});
+    overlaps(all, out);
+
+    for (const auto& ref : all) {
+        const auto& s = *ref.sender;
+        const auto& c = *ref.client;
+        if (s.ips.empty() && !s.provider && s.spf_includes.empty() && s.dkim_domains.empty())
+            out.push_back(
+                Problem{.where = s.where,
+                        .message = fmt::format("{} cannot be recognised in reports: give it ips, a "
+                                               "provider, spf_includes or dkim_domains",
+                                               describe(ref)),
+                        .error = false});
+        std::vector<std::string> theirs;
+        if (s.provider && provider_domains) theirs = provider_domains(*s.provider);
+        auto foreign = [&](const std::vector<std::string>& names, std::string_view key) {
+            for (const auto& d : names)
+                if (!domain_expected(d, c, theirs))
+                    out.push_back(Problem{
+                        .where = s.where,
+                        .message = fmt::format(
+                            "{}: {} '{}' is neither one of the client's domains ({}) nor below "
+                            "one{}",
+                            describe(ref), key, d,
+                            c.domains.empty() ? std::string("none listed")
+                                              : fmt::format("{}", fmt::join(c.domains, ", ")),
+                            s.provider ? fmt::format(", nor the provider's ({})", *s.provider)
+                                       : std::string()),
+                        .error = false});
+        };
+        foreign(s.dkim_domains, "dkim domain");
+        foreign(s.return_path_domains, "return-path domain");
+        if (s.due && !s.decision)
+            out.push_back(Problem{
+                .where = s.where,
+                .message =
+                    fmt::format("{} has a due date ({}) but no decision: say what is due",
+                                describe(ref), fmt::format("{:%F}", std::chrono::sys_days(*s.due))),
+                .error = false});
+    }
+
+    // Mailboxes naming a client only mean something once clients are declared.
+    if (!config.clients.empty())
+        for (const auto& m : config.mailboxes)
+            if (m.client && config.client(*m.client) == nullptr)
+                out.push_back(
+                    Problem{.where = m.where,
+                            .message = fmt::format("this [[mailbox]] names client '{}', which no "
+                                                   "[[client]] declares",
+                                                   printable(*m.client)),
+                            .error = false});
+    return out;
+}
 
 Result<Config> parse(std::string_view text, std::string_view source,
                      const std::filesystem::path& base_dir) {

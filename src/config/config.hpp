@@ -1,7 +1,7 @@
 // config: rampart.toml, the operator's configuration file.
 //
-// Shape (TOML v1.0.0, https://toml.io/en/v1.0.0). Today one section; later ones (clients,
-// senders, rollout plans) join the same file as sections of their own, each a member of Config:
+// Shape (TOML v1.0.0, https://toml.io/en/v1.0.0). Mailboxes, then the client and sender
+// inventory; later sections (rollout plans) join the same file, each a member of Config:
 //
 //   [[mailbox]]                         # one per mailbox `rampart fetch` reads
 //   url = "imaps://dmarc@mail.example.net/INBOX"   # required; no password in it
@@ -11,6 +11,22 @@
 //   archive = "Archive"                            # where messages with a report go
 //   invalid = "Invalid"                            # where the rest goes
 //   client = "acme"                                # optional name
+//
+//   [[client]]                          # one per client (an MSP has many; an organisation one)
+//   name = "acme"                       # required, unique
+//   contact = ["it@acme.example"]       # who gets the digest
+//   domains = ["acme.example", "news.acme.example"]   # sender domains; each in one client only
+//
+//   [[client.sender]]                   # the client's declared senders (its inventory)
+//   name = "Office mail"                # required, unique within the client
+//   provider = "microsoft-365"          # optional: a catalogue id ("zoho:eu" names a region)
+//   ips = ["192.0.2.0/24", "2001:db8:1::/48"]        # CIDR or bare addresses, host bits zero
+//   spf_includes = ["spf.protection.outlook.com"]
+//   dkim_domains = ["acme.example"]     # the d= domains it signs with
+//   return_path_domains = ["acme.example"]           # its MAIL FROM domains
+//   status = "active"                   # or "retired"
+//   decision = "moving to custom DKIM"  # optional: the documented plan for a failing sender
+//   due = 2027-01-31                    # optional: a TOML date
 //
 //   dns = "192.0.2.53:53"               # optional: send every DNS query there (like --dns)
 //   [dkim]
@@ -23,7 +39,10 @@
 // key or value; Errc::io when the file cannot be read; Errc::limit_exceeded over 1 MiB.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,13 +63,65 @@ struct MailboxConfig {
     Location where;  // the [[mailbox]] table, for errors found later (a bad URL, say)
 };
 
+enum class SenderStatus : std::uint8_t { active, retired };
+[[nodiscard]] std::string_view to_string(SenderStatus status) noexcept;  // "active", "retired"
+
+struct SenderConfig {
+    std::string name;
+    std::optional<std::string> provider;  // a catalogue id, checked by `rampart config check`
+    std::vector<Network> ips;
+    std::vector<std::string> spf_includes;         // lower-cased names
+    std::vector<std::string> dkim_domains;         // lower-cased
+    std::vector<std::string> return_path_domains;  // lower-cased
+    SenderStatus status = SenderStatus::active;
+    std::optional<std::string> decision;
+    std::optional<std::chrono::year_month_day> due;
+    Location where;           // the [[client.sender]] table
+    Location ips_where;       // the ips array (for overlap errors found later)
+    Location provider_where;  // the provider value (for catalogue errors found later)
+};
+
+struct ClientConfig {
+    std::string name;
+    std::vector<std::string> contact;
+    std::vector<std::string> domains;  // lower-cased, without a trailing dot
+    std::vector<SenderConfig> senders;
+    Location where;  // the [[client]] table
+};
+
 struct Config {
     std::filesystem::path path;  // the file it was read from (empty when parsed from text)
     std::vector<MailboxConfig> mailboxes;
     std::optional<std::string> dns;           // HOST[:PORT], checked by dns::parse_server
     Location dns_where;
     std::vector<std::string> dkim_selectors;  // [dkim] selectors
+    std::vector<ClientConfig> clients;
+
+    /// The client that lists `domain`, or null.
+    [[nodiscard]] const ClientConfig* client_of(std::string_view domain) const noexcept;
+    /// The client called `name`, or null.
+    [[nodiscard]] const ClientConfig* client(std::string_view name) const noexcept;
 };
+
+/// Something wrong or doubtful in a well-formed configuration, found by check_inventory().
+struct Problem {
+    Location where;
+    std::string message;
+    bool error = true;  // false: a warning
+};
+
+/// The domains a provider signs or bounces as (its catalogue `domains` and `dkim_domains`),
+/// given its id; empty when the id is unknown. The catalogue sits above this module, so the
+/// caller supplies it.
+using ProviderDomains = std::function<std::vector<std::string>(std::string_view provider)>;
+
+/// The inventory's consistency, without DNS or the catalogue: overlapping ranges between senders
+/// (an error; a warning when one of the two is retired), a sender nothing can recognise, d= or
+/// MAIL FROM domains that are not the client's or its provider's, a due date without a decision,
+/// and mailboxes naming an undeclared client (warnings). Overlaps first, then each sender in
+/// file order; callers that print them sort by position.
+[[nodiscard]] std::vector<Problem> check_inventory(const Config& config,
+                                                   const ProviderDomains& provider_domains = {});
 
 /// Parses configuration text. `source` names it in errors; relative paths in it resolve against
 /// `base_dir`.

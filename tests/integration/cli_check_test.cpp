@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,8 @@ protected:
             return;
         }
         auto zone = samples::sample_zone();
+        // A key at a selector no list guesses: only the stored reports can lead check to it.
+        zone.add_txt("mta7._domainkey.clean.test", samples::rsa_key_record(samples::rsa2048));
         generated_ = samples::generated_domains(zone, many);
         server_ = new KnotServer({{"test", zone.to_master_file("test")}});
         start_error_ = server_->start();
@@ -240,6 +243,87 @@ TEST_F(CheckCli, ConfiguredSelectorsAndDns) {
     ASSERT_EQ(r.status, 0) << r.out;
     auto doc = json::parse(r.out);
     EXPECT_EQ(domain_in(doc, "clean.test").at("selectors_tried").at(0), "corp");
+}
+
+/// An aggregate report for clean.test, begun two days ago: one source signing as clean.test with
+/// selector MTA7 (reporters' case), one signing as an ESP's domain with its own selector.
+std::string report_naming_selectors() {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const auto begin = now - 2 * 86400;
+    auto record = [](const char* ip, const char* d, const char* selector) {
+        return fmt::format(R"(  <record>
+    <row><source_ip>{}</source_ip><count>40</count>
+      <policy_evaluated><disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated>
+    </row>
+    <identifiers><header_from>clean.test</header_from></identifiers>
+    <auth_results>
+      <dkim><domain>{}</domain><selector>{}</selector><result>pass</result></dkim>
+      <spf><domain>clean.test</domain><result>fail</result></spf>
+    </auth_results>
+  </record>
+)",
+                           ip, d, selector);
+    };
+    return fmt::format(R"(<?xml version="1.0" encoding="UTF-8"?>
+<feedback>
+  <report_metadata>
+    <org_name>receiver.test</org_name><email>noreply@receiver.test</email>
+    <report_id>learned-selectors-1</report_id>
+    <date_range><begin>{}</begin><end>{}</end></date_range>
+  </report_metadata>
+  <policy_published><domain>clean.test</domain><p>reject</p></policy_published>
+{}{}</feedback>
+)",
+                       begin, begin + 86400, record("192.0.2.10", "clean.test", "MTA7"),
+                       record("198.51.100.20", "esp.test", "esp1"));
+}
+
+TEST_F(CheckCli, SelectorsLearnedFromReports) {
+    write("report.xml", report_naming_selectors());
+    auto ingested =
+        rampart::test::shell(fmt::format("cd {} && {} ingest --db reports.db report.xml",
+                                         quote(dir_.string()), quote(RAMPART_BINARY)));
+    ASSERT_EQ(ingested.status, 0) << ingested.out;
+
+    auto doc = check_json("--db reports.db clean.test", 0);
+    const auto& d = domain_in(doc, "clean.test");
+    // Only the selector that signs as clean.test itself; esp1 is the ESP's own (d=esp.test).
+    EXPECT_EQ(d.at("selectors_from_reports"), json({"mta7"})) << d.dump();
+    const auto& tried = d.at("selectors_tried");
+    EXPECT_NE(std::find(tried.begin(), tried.end(), "mta7"), tried.end()) << tried.dump();
+    EXPECT_EQ(std::find(tried.begin(), tried.end(), "esp1"), tried.end()) << tried.dump();
+    bool audited = false;
+    for (const auto& key : d.at("dkim"))
+        if (key.at("selector") == "mta7") audited = key.at("key_bits") == 2048;
+    EXPECT_TRUE(audited) << d.at("dkim").dump();
+
+    auto text = check("--db reports.db clean.test");
+    EXPECT_EQ(text.status, 0) << text.out;
+    EXPECT_NE(text.out.find("DKIM  selectors seen in reports: mta7\n"), std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("DKIM  mta7: rsa 2048 bits (from reports)\n"), std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("DKIM  google: rsa 2048 bits\n"), std::string::npos) << text.out;
+
+    // Explicit selectors replace every other source, the reports included.
+    auto given = check_json("--db reports.db --selector google clean.test", 0);
+    EXPECT_EQ(domain_in(given, "clean.test").at("selectors_tried"), json({"google"}));
+}
+
+TEST_F(CheckCli, AbsentDatabaseIsSkippedAndNotCreated) {
+    auto doc = check_json("clean.test", 0);  // rampart.db in the working folder: absent
+    const auto& d = domain_in(doc, "clean.test");
+    EXPECT_EQ(d.at("selectors_from_reports"), json::array());
+    const auto& tried = d.at("selectors_tried");
+    EXPECT_EQ(std::find(tried.begin(), tried.end(), "mta7"), tried.end()) << tried.dump();
+    EXPECT_FALSE(fs::exists(dir_ / "rampart.db"));
+
+    auto r = check("--db elsewhere.db clean.test");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out.find("seen in reports"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(dir_ / "elsewhere.db"));
 }
 
 TEST_F(CheckCli, ThousandDomains) {
