@@ -7,9 +7,12 @@
 #include <fmt/format.h>
 
 #include "cli/check.hpp"
+#include "cli/config_check.hpp"
+#include "cli/export.hpp"
 #include "cli/fetch.hpp"
 #include "cli/options.hpp"
 #include "cli/render.hpp"
+#include "cli/senders.hpp"
 #include "cli/setup.hpp"
 #include "cli/spf.hpp"
 #include "mail/mail.hpp"
@@ -183,6 +186,21 @@ int run(int argc, char** argv, const Environment& env) {
     SpfArgs spf;
     auto* spf_cmd = add_spf_command(app, spf);
 
+    SendersArgs senders;
+    auto* senders_cmd = add_senders_command(app, senders);
+
+    SourcesArgs sources;
+    auto* sources_cmd = add_sources_command(app, sources);
+
+    ConfigCheckArgs config_check;
+    auto* config_check_cmd = add_config_command(app, config_check);
+
+    ExportArgs export_args;
+    auto* export_cmd = add_export_command(app, export_args);
+
+    DigestArgs digest;
+    auto* digest_cmd = add_digest_command(app, digest);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -199,6 +217,11 @@ int run(int argc, char** argv, const Environment& env) {
     if (*check_cmd) return run_check(check, env);
     if (*setup_cmd) return run_setup(setup, env);
     if (*spf_cmd) return run_spf(spf, env);
+    if (*senders_cmd) return run_senders(senders, env);
+    if (*sources_cmd) return run_sources(sources, env);
+    if (*config_check_cmd) return run_config_check(config_check, env);
+    if (*export_cmd) return run_export(export_args, env);
+    if (*digest_cmd) return run_digest(digest, env);
     return exit_usage;
 }
 

@@ -11,12 +11,29 @@
 //                                               messages_seen, messages_moved (and more)
 //   rampart spf DOMAIN --ip IP [--helo H] [--sender ADDR] [--json]
 //                                               exit 0 pass, 1 any other result, 2 bad input
-//   rampart check DOMAIN... [--file F] [--selector S]... [--json]
+//   rampart check DOMAIN... [--file F] [--selector S]... [--json] [--db FILE]
 //                                               exit 0 no error finding, 1 some, 2 usage
 //   rampart setup DOMAIN [--ip NET]... [--include N]... [--mx] [--a] [--provider ID]...
 //                 [--rua URI]... [--ruf URI]... [--selector S] [--key-type rsa|ed25519]
 //                 [--key-dir DIR] [--dry-run] [--json]
 //                                               exit 0 planned, 1 refused, 2 usage
+//   rampart config check [--config FILE] [--dns HOST[:PORT]] [--json]
+//                                               exit 0 no errors, 1 errors, 2 file missing or
+//                                               unparsable (cli/config_check.hpp)
+//   rampart senders DOMAIN [--since DATE|Nd] [--until DATE] [--db FILE] [--offline]
+//                   [--json|--csv]              exit 0 every sender passing, 1 some sender
+//                                               needs action, 2 usage or database error
+//   rampart sources IP [--db FILE] [--offline] [--json]
+//                                               exit 0 reported, 1 in no report, 2 usage
+//                                               (both: cli/senders.hpp)
+//   rampart export --format parsedmarc-json|parsedmarc-csv [--domain D] [--since DATE]
+//                  [--until DATE] [--db FILE] [--output FILE]
+//                                               exit 0 written, 2 usage or database error
+//   rampart digest CLIENT [--since DATE|Nd] [--until DATE] [--html FILE] [--db FILE]
+//                  [--config FILE] [--dns HOST[:PORT]] [--offline] [--json]
+//                                               exit 0 written, 2 usage, unknown client,
+//                                               config or database error
+//                                               (both: cli/export.hpp)
 //   (spf, check and setup also take --dns HOST[:PORT] and --config FILE; cli/<command>.hpp
 //   has each one's JSON shape)
 // The database is --db, else $RAMPART_DB, else rampart.db in the working directory.
