@@ -146,7 +146,9 @@ CREATE TABLE source_days (
     UNIQUE (policy_domain, day, source_ip, header_from, auth)
 );
 CREATE INDEX source_days_header_from ON source_days (header_from, day);
-CREATE INDEX source_days_source_ip ON source_days (source_ip, day);
+-- No index on source_ip: sources arrive in random order, so such an index costs a random page
+-- write per new roll-up row and made ingest a third slower (measured); `rampart sources IP`
+-- scans the roll-up instead, which is many times smaller than the raw records.
 CREATE TABLE selector_days (
     policy_domain TEXT NOT NULL,
     header_from TEXT NOT NULL,
