@@ -481,9 +481,14 @@ private:
         std::string name;
         if (id != nullptr && id->forward_confirmed && id->ptr) {
             if (auto org = dmarc::org_domain_by_psl(*id->ptr))
-                name = "unknown: " + ascii_lower(*org);
+                name = ascii_lower(*org);
         }
-        if (name.empty()) name = "unknown: " + (ip ? block_of(*ip) : row.source_ip);
+        if (name.empty()) name = ip ? block_of(*ip) : row.source_ip;
+        // Forwarders and spoofers often share an address block (a university relays its
+        // students' mail from the same /24 a compromised host spams from): mail that shows
+        // forwarding is its own sender, so neither hides the other.
+        name = (override_evidence(row) || forwarding_pattern(row) ? "forwarder: " : "unknown: ") +
+               name;
         auto [it, fresh] = buckets_.try_emplace(name);
         if (fresh) {
             it->second.sender.name = name;
@@ -493,6 +498,16 @@ private:
     }
 
     // ---- totals -----------------------------------------------------------------------------
+
+    /// Without a declaration, SPF failing for the domain's own envelope while the domain's
+    /// aligned DKIM signature passes is what forwarding looks like: the forwarder's address is
+    /// not in the SPF record, the untouched signature still verifies.
+    bool forwarding_pattern(const store::SourceFacts& row) const {
+        return row.dmarc_dkim == report::DmarcVerdict::pass &&
+               (row.spf_result == report::AuthVerdict::fail ||
+                row.spf_result == report::AuthVerdict::softfail) &&
+               at_or_below(envelope_of(row), in_.domain);
+    }
 
     bool undeclared_subdomain(std::string_view from) const {
         if (from.size() <= in_.domain.size() || !at_or_below(from, in_.domain)) return false;
@@ -519,16 +534,9 @@ private:
         const store::SourceIdentity* id = identity(row.source_ip);
         bool forwarded =
             override_evidence(row) || (id != nullptr && is_forwarder(provider_of(id->provider)));
-        // Without a declaration, SPF failing for the domain's own envelope while the domain's
-        // DKIM signature passes is what forwarding looks like: the forwarder's address is not in
-        // the SPF record, the untouched signature still verifies. A declared sender showing this
-        // has a gap in the SPF record instead, so it is not counted there.
-        if (!forwarded && b.declared == nullptr && row.dmarc_dkim == report::DmarcVerdict::pass &&
-            (row.spf_result == report::AuthVerdict::fail ||
-             row.spf_result == report::AuthVerdict::softfail) &&
-            at_or_below(envelope_of(row), in_.domain)) {
-            forwarded = true;
-        }
+        // A declared sender showing the forwarding pattern has a gap in the SPF record instead,
+        // so the pattern counts only for undeclared sources.
+        if (!forwarded && b.declared == nullptr && forwarding_pattern(row)) forwarded = true;
 
         s.messages += n;
         if (pass) s.dmarc_pass += n;

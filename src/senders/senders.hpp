@@ -9,9 +9,12 @@
 //   volume, authentication and alignment shares and one class with an explanation and action.
 // - analyse_domain: the two wired together over the store for one domain and window.
 //
-// Sender grouping, in order: a declared inventory sender (its ips, then its provider, then its
-// spf_includes' ranges), an identified catalogue provider, else an unknown source grouped by the
-// organisational domain of its forward-confirmed PTR name, else by /24 (IPv4) or /48 (IPv6).
+// Sender grouping, in order: a declared inventory sender (its ips, then the ranges of its
+// spf_includes and provider, then its provider as identified, then a passing signature with its
+// dkim_domains), an identified catalogue provider, else an undeclared source grouped by the
+// organisational domain of its forward-confirmed PTR name, else by /24 (IPv4) or /48 (IPv6) —
+// named "forwarder: <group>" for its mail that shows forwarding and "unknown: <group>" for the
+// rest, so a forwarder and a spoofer in one block stay apart.
 // Trust: report rows come from strangers; every text that reaches output is the caller's to
 // pass through printable().
 #pragma once
@@ -36,7 +39,7 @@ namespace rampart::senders {
 // ---- identify -------------------------------------------------------------------------------
 
 struct IdentifyOptions {
-    std::chrono::seconds identity_ttl{std::chrono::hours(24 * 7)};  // capped by the PTR TTL floor
+    std::chrono::seconds identity_ttl{std::chrono::hours(24 * 7)};
     std::chrono::seconds failure_ttl{std::chrono::hours(1)};        // after DNS failed
     std::chrono::seconds ranges_ttl{std::chrono::hours(24)};        // provider SPF ranges
     bool offline = false;  // never query DNS: cache only (expired entries still used)
@@ -95,7 +98,8 @@ enum class SenderClass : std::uint8_t {
 struct KeyState {
     bool missing = false;  // NXDOMAIN / no DKIM record
     bool revoked = false;  // empty p=
-    bool weak = false;     // RSA under 1024 bits (or 1024, deprecated)
+    bool weak = false;     // RSA under 2048 bits (1024 is deprecated: RFC 8301 allows it, receivers
+                           // increasingly do not)
     int bits = 0;
 };
 
@@ -122,7 +126,8 @@ struct Share {
 };
 
 struct Sender {
-    std::string name;       // inventory name, provider name, or "unknown: mail.example.net"/"198.51.100.0/24"
+    std::string name;       // inventory name, provider name, "unknown: example.net",
+                            // "unknown: 198.51.100.0/24" or "forwarder: lists.example"
     bool known = false;     // declared in the inventory
     std::string provider;   // catalogue id, "" none
     std::vector<std::string> sources;  // IPs or CIDRs, sorted

@@ -337,11 +337,15 @@ TEST(Classify, UndeclaredPassingSourceIsShadowIt) {
 TEST(Classify, MailingListFailuresAreForwardedNotUnauthorised) {
     const auto a =
         classify(input(nullptr, {list_row("203.0.113.60", 90), spoof_row("203.0.113.60", 10)}));
-    const auto& s = sender(a, "unknown: 203.0.113.0/24");
+    // The list's mail and the spoofed mail from the same block are two senders.
+    const auto& s = sender(a, "forwarder: 203.0.113.0/24");
     EXPECT_EQ(s.cls, SenderClass::forwarded);
     EXPECT_EQ(s.forwarded, 90u);
-    EXPECT_TRUE(contains(s.explanation, "90 of its 100 failing messages")) << s.explanation;
+    EXPECT_EQ(s.messages, 90u);
     EXPECT_TRUE(contains(s.action, "ARC")) << s.action;
+    const auto& spoof = sender(a, "unknown: 203.0.113.0/24");
+    EXPECT_EQ(spoof.cls, SenderClass::unauthorised);
+    EXPECT_EQ(spoof.messages, 10u);
 }
 
 TEST(Classify, ArcPassLocalPolicyCountsAsForwarding) {
@@ -359,9 +363,21 @@ TEST(Classify, ArcPassLocalPolicyCountsAsForwarding) {
 }
 
 TEST(Classify, FewForwardedFailuresDoNotMakeASpooferForwarded) {
-    const auto a =
+    // One identified provider's sources: forwarding evidence on a minority of the failing mail
+    // does not excuse the rest.
+    auto in = input(nullptr, {list_row("198.51.100.40", 40), spoof_row("198.51.100.41", 60)});
+    in.identities = {{"198.51.100.40", identity("198.51.100.40", "sendgrid")},
+                     {"198.51.100.41", identity("198.51.100.41", "sendgrid")}};
+    const auto a = classify(in);
+    ASSERT_EQ(a.senders.size(), 1u);
+    EXPECT_EQ(a.senders[0].cls, SenderClass::unauthorised);
+    EXPECT_EQ(a.senders[0].forwarded, 40u);
+
+    // Undeclared and unidentified, the two are separate senders of one block.
+    const auto b =
         classify(input(nullptr, {list_row("203.0.113.60", 40), spoof_row("203.0.113.61", 60)}));
-    EXPECT_EQ(a.senders.at(0).cls, SenderClass::unauthorised);
+    EXPECT_EQ(sender(b, "unknown: 203.0.113.0/24").cls, SenderClass::unauthorised);
+    EXPECT_EQ(sender(b, "forwarder: 203.0.113.0/24").cls, SenderClass::forwarded);
 }
 
 TEST(Classify, UndeclaredSourcePassingOnlyThroughDkimWithFailingSpfIsAForwarder) {
@@ -697,8 +713,8 @@ TEST(ClassifyExamples, AcmeSendersFromTheSampleReports) {
     EXPECT_EQ(crm.cls, SenderClass::not_aligned);
     EXPECT_TRUE(contains(crm.explanation, "d=crmvendor.example")) << crm.explanation;
     // Forwarders keep the signature (passing); lists break it (failing): both forwarded.
-    EXPECT_EQ(sender(a, "unknown: uni.example").cls, SenderClass::forwarded);
-    EXPECT_EQ(sender(a, "unknown: lists.example").cls, SenderClass::forwarded);
+    EXPECT_EQ(sender(a, "forwarder: uni.example").cls, SenderClass::forwarded);
+    EXPECT_EQ(sender(a, "forwarder: lists.example").cls, SenderClass::forwarded);
     EXPECT_EQ(sender(a, "unknown: 203.0.113.0/24").cls, SenderClass::unauthorised);
     EXPECT_EQ(sender(a, "unknown: 2001:db8:bad::/48").cls, SenderClass::unauthorised);
     std::uint64_t total = 0;
