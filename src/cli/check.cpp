@@ -285,13 +285,6 @@ audit::AuditOptions audit_options(const CheckArgs& args, const std::optional<con
     return options;
 }
 
-/// --db, else $RAMPART_DB, else rampart.db: the same file ingest writes.
-std::filesystem::path report_database(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
-    return "rampart.db";
-}
-
 /// The DKIM selectors stored reports show each domain signing with as itself (d= the domain),
 /// most messages first. Learning is a bonus, never a reason to fail the audit: no database file
 /// (it is not created), a store without the analysis (Errc::unsupported) or explicit
@@ -300,7 +293,7 @@ LearnedSelectors learn_selectors(const CheckArgs& args, const std::vector<std::s
                                  const Environment& env) {
     LearnedSelectors learned(domains.size());
     if (!args.selectors.empty() || !env.open_store) return learned;
-    const auto path = report_database(args.db);
+    const auto path = database_path(args.db);
     std::error_code ec;
     if (path == ":memory:" || !std::filesystem::is_regular_file(path, ec)) return learned;
     auto store = env.open_store(path);

@@ -25,12 +25,6 @@ constexpr int exit_ok = 0;
 constexpr int exit_rejected = 1;
 constexpr int exit_usage = 2;
 
-std::filesystem::path database_path(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
-    return "rampart.db";
-}
-
 void print_json(std::FILE* out, const nlohmann::json& doc) {
     // Report text is UTF-8 from expat; failure-report headers may not be, so replace bad bytes
     // rather than fail the whole output.

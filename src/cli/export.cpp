@@ -100,26 +100,6 @@ private:
     std::FILE* file_ = nullptr;
 };
 
-/// --db, else $RAMPART_DB, else rampart.db (cli.hpp). Named apart from the copies other commands
-/// keep in their own files so that a shared one in cli/options.hpp never makes calls ambiguous.
-fs::path store_path(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
-    return "rampart.db";
-}
-
-/// The store, which must exist: opening a missing one would create an empty database.
-Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& flag,
-                                                          const Environment& env) {
-    auto path = store_path(flag);
-    std::error_code ec;
-    if (path != ":memory:" && !fs::exists(path, ec)) {
-        return fail(Errc::not_found,
-                    fmt::format("no database at {}: run 'rampart ingest' first", path.string()));
-    }
-    return env.open_store(path);
-}
-
 // ---- export ---------------------------------------------------------------------------------
 
 int run_export_to(std::FILE* out, parsedmarc::Format format, const store::ReportQuery& query,

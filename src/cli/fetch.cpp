@@ -57,12 +57,6 @@ private:
     }, old_int_{};
 };
 
-std::filesystem::path database_path(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
-    return "rampart.db";
-}
-
 IngestLimits limits(const FetchArgs& args) {
     IngestLimits l;
     l.max_message = args.max_message;

@@ -58,4 +58,21 @@ void error_line(const Environment& env, std::string_view message) {
     fmt::print(env.err, "rampart: {}\n", message);
 }
 
+std::filesystem::path database_path(const std::string& flag) {
+    if (!flag.empty()) return flag;
+    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
+    return "rampart.db";
+}
+
+Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& flag,
+                                                          const Environment& env) {
+    auto path = database_path(flag);
+    std::error_code ec;
+    if (path != ":memory:" && !std::filesystem::exists(path, ec)) {
+        return fail(Errc::not_found,
+                    fmt::format("no database at {}: run 'rampart ingest' first", path.string()));
+    }
+    return env.open_store(path);
+}
+
 }  // namespace rampart::cli

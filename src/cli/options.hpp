@@ -1,6 +1,7 @@
 // What several commands share: the configuration file, the DNS server, the error line.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,15 @@ void add_dns_option(CLI::App& command, std::string& flag);
 /// The resolver for a DNS command: dns_server() opened through env.open_resolver.
 [[nodiscard]] Result<std::unique_ptr<dns::Resolver>> open_dns(
     const std::string& flag, const std::optional<config::Config>& config, const Environment& env);
+
+/// The report database: `flag` (--db), else $RAMPART_DB, else rampart.db in the working
+/// directory. Every command that reads or writes reports uses this one rule.
+[[nodiscard]] std::filesystem::path database_path(const std::string& flag);
+
+/// The report database for a command that only reads it: Errc::not_found ("run 'rampart ingest'
+/// first") when the file does not exist, because opening it would create an empty one.
+[[nodiscard]] Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& flag,
+                                                                        const Environment& env);
 
 /// "rampart: <message>" on standard error: how every command reports a problem.
 void error_line(const Environment& env, std::string_view message);

@@ -31,13 +31,6 @@ constexpr int exit_usage = 2;
 // How many sources the table shows per sender before "+N more"; JSON and CSV list them all.
 constexpr std::size_t table_sources = 3;
 
-// The same rule as ingest and summary (cli.cpp), which keep theirs private.
-std::filesystem::path database_file(const std::string& flag) {
-    if (!flag.empty()) return flag;
-    if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;
-    return "rampart.db";
-}
-
 std::string day_text(std::chrono::sys_days day) {
     const std::chrono::year_month_day ymd{day};
     return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
@@ -80,13 +73,12 @@ struct Opened {
 std::optional<Opened> open_all(const std::string& db, const std::string& config_flag,
                                const std::string& dns_flag, bool offline, const Environment& env) {
     Opened out;
-    auto path = database_file(db);
-    std::error_code ec;
-    if (path != ":memory:" && !std::filesystem::exists(path, ec)) {
-        error_line(env,
-                   fmt::format("no database at {}: run 'rampart ingest' first", path.string()));
+    auto store = open_existing_store(db, env);
+    if (!store) {
+        error_line(env, store.error().describe());
         return std::nullopt;
     }
+    out.store = std::move(*store);
     auto config = load_config(config_flag);
     if (!config) {
         error_line(env, config.error().describe());
@@ -101,12 +93,6 @@ std::optional<Opened> open_all(const std::string& db, const std::string& config_
         }
         out.resolver = std::move(*resolver);
     }
-    auto store = env.open_store(path);
-    if (!store) {
-        error_line(env, store.error().describe());
-        return std::nullopt;
-    }
-    out.store = std::move(*store);
     return out;
 }
 
