@@ -47,6 +47,7 @@ std::vector<std::string> selectors_to_try(const AuditOptions& options) {
         candidates = options.selectors;
     } else {
         candidates = options.configured_selectors;
+        std::ranges::copy(options.reported_selectors, std::back_inserter(candidates));
         std::ranges::copy(common_selectors(options.today), std::back_inserter(candidates));
     }
     std::vector<std::string> out;
@@ -138,7 +139,8 @@ DomainAudit audit_domain(dns::Resolver& resolver, std::string_view domain,
     out.domain = *name;
     auto mx = detail::mx_from_answer(*name, answers.front());
     answers.erase(answers.begin());
-    auto dkim = detail::dkim_from_answers(asked, answers, !options.selectors.empty(), mx.null_mx);
+    auto dkim = detail::dkim_from_answers(asked, answers, !options.selectors.empty(), mx.null_mx,
+                                          options.reported_selectors);
 
     out.spf = std::move(spf.tree);
     out.dmarc = std::move(dmarc.summary);

@@ -31,7 +31,8 @@
 //     dkim-key-sha1-only (error), dkim-key-revoked, dkim-key-testing (warning),
 //     dkim-key-unknown-type, dkim-key-unreadable, dkim-key-not-for-email, dkim-key-large,
 //     dkim-syntax, dkim-ed25519-only (warning),
-//     dkim-key-missing (error: a --selector without a key), dkim-selector-invalid (error),
+//     dkim-key-missing (error: a --selector without a key), dkim-reported-key-missing (warning:
+//     a selector seen in reports without a key), dkim-selector-invalid (error),
 //     dkim-no-selector-found (warning; info for a null-MX domain);
 //   mx-missing (warning), mx-null (info), mx-null-mixed (warning).
 #pragma once
@@ -126,6 +127,10 @@ struct AuditOptions {
     std::vector<std::string> selectors;
     /// The configuration's [dkim] selectors, tried besides the common ones.
     std::vector<std::string> configured_selectors;
+    /// Selectors stored reports show the domain signing with: tried besides the common ones,
+    /// and one without a key is a warning (dkim-reported-key-missing): mail signed with it
+    /// fails DKIM, unless the selector was retired on purpose and only old mail named it.
+    std::vector<std::string> reported_selectors;
     /// When set, the common list gains dated selectors (sYYYYMM) for this month and the two
     /// before it. Logic never reads the clock, so the caller passes today.
     std::optional<Timestamp> today;

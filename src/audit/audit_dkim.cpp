@@ -133,7 +133,8 @@ DkimQuestions dkim_questions(const std::string& domain, const std::vector<std::s
 }
 
 DkimPart dkim_from_answers(const DkimQuestions& asked, const std::vector<dns::Answer>& answers,
-                           bool explicit_selectors, bool null_mx) {
+                           bool explicit_selectors, bool null_mx,
+                           const std::vector<std::string>& reported) {
     DkimPart part;
     for (const auto& s : asked.invalid) {
         if (!explicit_selectors) continue;
@@ -152,6 +153,14 @@ DkimPart dkim_from_answers(const DkimQuestions& asked, const std::vector<dns::An
         } else if (explicit_selectors) {
             part.findings.push_back(make_finding(Severity::error, "dkim-key-missing",
                                                  fmt::format("no key at {}", name)));
+        } else if (std::ranges::any_of(reported, [&](const std::string& r) {
+                       return iequals(trim(r), asked.selectors[i]);
+                   })) {
+            part.findings.push_back(make_finding(
+                Severity::warning, "dkim-reported-key-missing",
+                fmt::format("reports show mail signed with selector \"{}\", but there is no key "
+                            "at {}",
+                            printable(asked.selectors[i]), name)));
         }
     }
     if (!failed.empty())

@@ -62,6 +62,9 @@ constexpr auto fixes = std::to_array<FixRow>({
 
     // DKIM (RFC 6376, RFC 8301, RFC 8463).
     {"dkim-key-missing", "Publish the selector's key record, or stop signing with that selector."},
+    {"dkim-reported-key-missing",
+     "Publish the selector's key record again if anything still signs with it (a rotation that "
+     "removed the key too early breaks DKIM); if the selector was retired, nothing to do."},
     {"dkim-no-selector-found", "Name the selectors in use with --selector or [dkim] selectors in rampart.toml."},
     {"dkim-syntax", "Republish the key record as the signing software generates it (v=DKIM1; k=...; p=...)."},
     {"dkim-key-revoked", "Delete the record once no mail is signed with it, or publish the new key under it."},

@@ -49,9 +49,11 @@ struct DkimPart {
 /// The keys in the answers to dkim_questions(). `explicit_selectors`: the operator named them,
 /// so a missing key is an error; otherwise a missing key is just a guess that did not hit.
 /// `null_mx`: the domain receives no mail, so finding no key is only worth an info.
+/// `reported`: selectors reports show in use, whose missing key is a warning.
 [[nodiscard]] DkimPart dkim_from_answers(const DkimQuestions& asked,
                                          const std::vector<dns::Answer>& answers,
-                                         bool explicit_selectors, bool null_mx);
+                                         bool explicit_selectors, bool null_mx,
+                                         const std::vector<std::string>& reported = {});
 
 struct MxPart {
     std::vector<dns::Mx> mx;

@@ -324,7 +324,7 @@ LearnedSelectors learn_selectors(const CheckArgs& args, const std::vector<std::s
     return learned;
 }
 
-/// audit_all with each domain's learned selectors added to the configured ones. Domains that
+/// audit_all with each domain's learned selectors tried too. Domains that
 /// learned the same selectors (most often none) share one run of the pool.
 audit::AuditRun audit_with_learned(dns::Resolver& resolver, const std::vector<std::string>& domains,
                                    const LearnedSelectors& learned, const audit::AuditOptions& base,
@@ -337,8 +337,7 @@ audit::AuditRun audit_with_learned(dns::Resolver& resolver, const std::vector<st
     std::size_t done = 0;
     for (const auto& [selectors, members] : groups) {
         auto options = base;
-        options.configured_selectors.insert(options.configured_selectors.end(), selectors.begin(),
-                                            selectors.end());
+        options.reported_selectors = selectors;
         std::vector<std::string> names;
         for (auto i : members) names.push_back(domains[i]);
         const auto before = done;

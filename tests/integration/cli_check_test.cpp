@@ -312,6 +312,29 @@ TEST_F(CheckCli, SelectorsLearnedFromReports) {
     EXPECT_EQ(domain_in(given, "clean.test").at("selectors_tried"), json({"google"}));
 }
 
+TEST_F(CheckCli, SelectorSeenInReportsWithoutAKeyIsAWarning) {
+    auto report = report_naming_selectors();
+    report.replace(report.find("MTA7"), 4, "s202401");
+    write("report.xml", report);
+    auto ingested =
+        rampart::test::shell(fmt::format("cd {} && {} ingest --db reports.db report.xml",
+                                         quote(dir_.string()), quote(RAMPART_BINARY)));
+    ASSERT_EQ(ingested.status, 0) << ingested.out;
+
+    // A warning, not an error: the selector may have been retired on purpose.
+    auto doc = check_json("--db reports.db clean.test", 0);
+    const auto& d = domain_in(doc, "clean.test");
+    bool warned = false;
+    for (const auto& f : d.at("findings")) {
+        if (f.at("code") == "dkim-reported-key-missing") {
+            warned = f.at("severity") == "warning" &&
+                     f.at("message").get<std::string>().find("s202401._domainkey.clean.test") !=
+                         std::string::npos;
+        }
+    }
+    EXPECT_TRUE(warned) << d.at("findings").dump();
+}
+
 TEST_F(CheckCli, AbsentDatabaseIsSkippedAndNotCreated) {
     auto doc = check_json("clean.test", 0);  // rampart.db in the working folder: absent
     const auto& d = domain_in(doc, "clean.test");
