@@ -280,8 +280,8 @@ int main(int argc, char** argv) {
         fill_seconds = std::chrono::duration<double>(Clock::now() - t).count();
     }
 
-    const Timestamp since(std::chrono::days(first_day));
-    const Timestamp until(std::chrono::days(first_day + p.days));
+    const Timestamp since{std::chrono::days(first_day)};
+    const Timestamp until{std::chrono::days(first_day + p.days)};
 
     // The baseline: a plain aggregate over the raw rows, through SQLite directly.
     sqlite3* raw = nullptr;
