@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "support.hpp"
@@ -214,6 +215,37 @@ TEST_F(CliExport, DigestOfAnUnknownClientListsTheConfiguredOnes) {
     EXPECT_NE(err().find("acme, globex"), std::string::npos) << err();
     EXPECT_EQ(
         run("digest acme --offline --since 3 --config " + quote(dir_ / "rampart.toml")).status, 2);
+}
+
+}  // namespace
+
+namespace {
+
+// The example inventory shipped beside the sample reports (README's tour uses both).
+TEST_F(CliExport, ExampleInventoryChecksCleanAndClassifiesTheSamples) {
+    const auto config = quote(rampart::test::source_dir() / "examples" / "rampart.toml");
+    auto check = shell(rampart + " config check --json --config " + config);
+    ASSERT_EQ(check.status, 0) << check.out;
+    EXPECT_EQ(json::parse(check.out).at("problems"), json::array()) << check.out;
+
+    auto r = run("senders acme.example --json --offline --since 2026-11-01 --until 2026-11-06"
+                 " --config " + config);
+    ASSERT_EQ(r.status, 1) << r.out << err();  // some senders need action
+    const auto doc = json::parse(r.out);
+    std::map<std::string, std::string> cls;
+    std::uint64_t total = 0;
+    for (const auto& s : doc.at("senders")) {
+        cls[s.at("name").get<std::string>()] = s.at("class").get<std::string>();
+        total += s.at("messages").get<std::uint64_t>();
+    }
+    EXPECT_EQ(total, doc.at("messages").get<std::uint64_t>());
+    EXPECT_EQ(cls["Mail servers"], "passing");
+    EXPECT_EQ(cls["Google Workspace"], "passing");
+    EXPECT_EQ(cls["Newsletters"], "passing");
+    EXPECT_EQ(cls["unknown: 198.51.100.0/24"], "not_aligned");  // the CRM vendor's own d=
+    EXPECT_EQ(cls["forwarder: 203.0.113.0/24"], "forwarded");   // list and ARC forwarder
+    EXPECT_EQ(cls["unknown: 203.0.113.0/24"], "unauthorised");  // the spoofers
+    EXPECT_EQ(cls["unknown: 2001:db8:bad::/48"], "unauthorised");
 }
 
 }  // namespace
