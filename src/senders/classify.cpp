@@ -420,22 +420,40 @@ private:
     /// usually the client's own domain, which spoofers claim as well.
     const config::SenderConfig* by_dkim(const store::SourceFacts& row,
                                         const store::SourceIdentity* id) const {
-        if (in_.client == nullptr || override_evidence(row)) return nullptr;
+        if (in_.client == nullptr || override_evidence(row) || forwarding_pattern(row))
+            return nullptr;
         if (id != nullptr && is_forwarder(provider_of(id->provider))) return nullptr;
         const std::string_view env = envelope_of(row);
+        // Several declared senders often sign as the client's own domain; the one whose declared
+        // Return-Path and provider positively fit the row wins over one that merely does not
+        // contradict it, and declaration order breaks ties.
+        const config::SenderConfig* best = nullptr;
+        int best_score = -1;
         for (const auto& s : in_.client->senders) {
+            // The d= exactly as declared: "signs as acme.example" says nothing about mail
+            // signed as news.acme.example, which another vendor may well send.
             const bool signs = std::ranges::any_of(row.dkim, [&](const store::DkimFact& f) {
                 return f.result == report::AuthVerdict::pass &&
-                       at_or_below_any(f.domain, s.dkim_domains);
+                       std::ranges::any_of(s.dkim_domains, [&](const std::string& d) {
+                           return iequals(d, f.domain);
+                       });
             });
             if (!signs) continue;
-            const bool rp_fit = s.return_path_domains.empty() || env.empty() ||
-                                at_or_below_any(env, s.return_path_domains);
-            const bool provider_fit = !s.provider || id == nullptr || id->provider.empty() ||
-                                      same_provider(*s.provider, id->provider);
-            if (rp_fit && provider_fit) return &s;
+            int score = 0;
+            if (!s.return_path_domains.empty() && !env.empty()) {
+                if (!at_or_below_any(env, s.return_path_domains)) continue;
+                score += 2;
+            }
+            if (s.provider && id != nullptr && !id->provider.empty()) {
+                if (!same_provider(*s.provider, id->provider)) continue;
+                score += 2;
+            }
+            if (score > best_score) {
+                best = &s;
+                best_score = score;
+            }
         }
-        return nullptr;
+        return best;
     }
 
     Bucket& declared_bucket(const config::SenderConfig& s) {

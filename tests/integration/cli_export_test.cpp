@@ -246,6 +246,22 @@ TEST_F(CliExport, ExampleInventoryChecksCleanAndClassifiesTheSamples) {
     EXPECT_EQ(cls["forwarder: 203.0.113.0/24"], "forwarded");   // list and ARC forwarder
     EXPECT_EQ(cls["unknown: 203.0.113.0/24"], "unauthorised");  // the spoofers
     EXPECT_EQ(cls["unknown: 2001:db8:bad::/48"], "unauthorised");
+
+    // initech declares its shared-pool senders by signature and Return-Path, and two senders
+    // with documented plans.
+    auto i = run("senders initech.example --json --offline --since 2026-11-01 --until 2026-11-06"
+                 " --config " + config);
+    ASSERT_EQ(i.status, 1) << i.out << err();
+    const auto initech = json::parse(i.out);
+    std::map<std::string, json> by_name;
+    for (const auto& s : initech.at("senders")) by_name[s.at("name").get<std::string>()] = s;
+    EXPECT_EQ(by_name["Google Workspace"].at("class"), "passing");
+    EXPECT_EQ(by_name["SendGrid"].at("class"), "passing");
+    EXPECT_EQ(by_name["SendGrid"].at("sources"), json({"198.51.100.41"}));
+    EXPECT_EQ(by_name["Mail servers"].at("class"), "passing");
+    EXPECT_EQ(by_name["Helpdesk"].at("class"), "not_aligned");
+    EXPECT_EQ(by_name["Office printer"].at("class"), "not_aligned");
+    EXPECT_EQ(by_name["forwarder: 203.0.113.0/24"].at("class"), "forwarded");
 }
 
 }  // namespace

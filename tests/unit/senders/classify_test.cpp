@@ -724,4 +724,35 @@ TEST(ClassifyExamples, AcmeSendersFromTheSampleReports) {
 }
 
 }  // namespace
+TEST(Classify, SignatureGoesToTheSenderWhoseReturnPathFitsNotTheFirstDeclared) {
+    // Both sign as acme.example; only the ESP's declared Return-Path fits the row's envelope.
+    auto office = declared("Office mail");
+    office.dkim_domains = {"acme.example"};
+    auto esp = declared("ESP");
+    esp.dkim_domains = {"acme.example"};
+    esp.return_path_domains = {"em1.acme.example"};
+    auto c = client({office, esp});
+    auto row = passing_row("198.51.100.41", 70);
+    row.envelope_from = "em1.acme.example";
+    row.spf_domain = "em1.acme.example";
+    const auto a = classify(input(&c, {row}));
+    ASSERT_EQ(a.senders.size(), 1u);
+    EXPECT_EQ(a.senders[0].name, "ESP");
+
+    // A subdomain's signature is not the declared d=: the row stays undeclared.
+    auto sub = passing_row("198.51.100.42", 5);
+    sub.dkim = {{"news.acme.example", "k1", AuthVerdict::pass}};
+    const auto b = classify(input(&c, {sub}));
+    EXPECT_FALSE(b.senders.at(0).known);
+
+    // Forwarded mail (SPF failing for the domain's own envelope, the signature intact) from an
+    // undeclared address is not claimed by the signature.
+    auto fwd = passing_row("203.0.113.45", 9);
+    fwd.spf_result = AuthVerdict::fail;
+    fwd.dmarc_spf = DmarcVerdict::fail;
+    const auto f = classify(input(&c, {fwd}));
+    EXPECT_EQ(f.senders.at(0).name, "forwarder: 203.0.113.0/24");
+    EXPECT_EQ(f.senders.at(0).cls, SenderClass::forwarded);
+}
+
 }  // namespace rampart::senders
