@@ -71,10 +71,6 @@ Result<Analysis> analyse_domain(store::Store& store, dns::Resolver* resolver,
     auto facts = store.source_facts(query);
     if (!facts) return std::unexpected(store_error(std::move(facts.error())));
     input.facts = std::move(*facts);
-    query.by_day = true;
-    auto daily = store.source_facts(query);
-    if (!daily) return std::unexpected(store_error(std::move(daily.error())));
-    input.daily = std::move(*daily);
     auto selectors = store.selectors_seen(input.domain, request.since);
     if (!selectors) return std::unexpected(store_error(std::move(selectors.error())));
     input.selectors = std::move(*selectors);

@@ -108,7 +108,6 @@ struct ClassifyInput {
     Timestamp since{}, until{};
     const config::ClientConfig* client = nullptr;  // the client owning the domain, if declared
     std::vector<store::SourceFacts> facts;          // the window, summed per source (not by day)
-    std::vector<store::SourceFacts> daily;          // the window, by day (trends; may be empty)
     std::map<std::string, store::SourceIdentity, std::less<>> identities;  // by source ip
     /// Ranges of each declared sender's spf_includes and provider, by sender name.
     std::map<std::string, std::vector<Network>, std::less<>> sender_ranges;
