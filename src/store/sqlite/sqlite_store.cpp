@@ -507,9 +507,20 @@ constexpr std::string_view upsert_selector_day_sql =
 /// One report's contribution to the roll-ups, summed in memory while its records stream past
 /// and written at commit. A report has one policy domain and one day, so the keys are the
 /// distinct (source, header_from, facts): at most one per record (a few hundred bytes each), and
-/// far fewer when a reporter splits one source's traffic over many rows.
+/// far fewer when a reporter splits one source's traffic over many rows. A huge report of
+/// distinct sources would hold one key per record, so the writer adds the sums to the tables
+/// whenever `max_keys` accumulate (still inside the report's savepoint): memory stays bounded
+/// whatever the report's size.
 class Rollup {
 public:
+    static constexpr std::size_t max_keys = 4096;
+
+    [[nodiscard]] std::size_t size() const noexcept { return sources_.size() + selectors_.size(); }
+    void clear() noexcept {
+        sources_.clear();
+        selectors_.clear();
+    }
+
     void add(const report::Record& r, std::string_view policy_domain) {
         auto f = facts_of(r, policy_domain);
         for (const auto& d : f.dkim)
@@ -730,7 +741,10 @@ Result<void> backfill_rollups(sqlite3* db) {
         Rollup rollup;
         auto read = reader->read(reports->col_int(0), [&](const report::Record& r) -> Result<void> {
             rollup.add(r, policy_domain);
-            return {};
+            if (rollup.size() < Rollup::max_keys) return {};
+            auto w = rollup.write(*source_day, *selector_day, policy_domain, day);
+            rollup.clear();
+            return w;
         });
         if (!read) {
             reports->reset();
@@ -1489,6 +1503,13 @@ Result<void> SqliteWriter::add(const report::Record& r) {
     if (r.spf == report::DmarcVerdict::pass) spf_aligned_ += r.count;
     if (r.dkim == report::DmarcVerdict::pass) dkim_aligned_ += r.count;
     rollup_.add(r, policy_domain_);
+    if (rollup_.size() >= Rollup::max_keys) {
+        if (auto e = rollup_.write(store_.upsert_source_day_, store_.upsert_selector_day_,
+                                   policy_domain_, day_);
+            !e)
+            return e;
+        rollup_.clear();
+    }
     return {};
 }
 

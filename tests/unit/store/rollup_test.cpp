@@ -4,6 +4,7 @@
 // ranges read back what was stored; replay hands back the reports as they were ingested; and
 // migration 3 fills the roll-ups of a database that already held reports.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -361,6 +362,36 @@ TEST_F(RollupTest, AWriterDroppedWithoutCommitLeavesNoRollup) {
     ASSERT_TRUE(selectors);
     ASSERT_EQ(selectors->size(), 1u);
     EXPECT_EQ((*selectors)[0].pass, 1u);
+}
+
+// A report of more distinct sources than the writer keeps in memory: the sums reach the tables
+// part-way through, still all-or-nothing with the report.
+TEST_F(RollupTest, AReportOfManyDistinctSourcesIsSummedInBoundedChunks) {
+    constexpr int sources = 10'000;  // more than twice the writer's in-memory bound
+    auto ip = [](int i) { return fmt::format("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256); };
+    {
+        auto begun = store_->begin_aggregate(header("google.com", "big0", "acme.example"), here());
+        ASSERT_TRUE(begun);
+        for (int i = 0; i < sources; ++i) ASSERT_TRUE(begun->writer->add(record(ip(i), 1)));
+    }  // dropped without commit after several chunks were written
+    EXPECT_EQ(count_rows("source_days"), 0);
+    EXPECT_EQ(count_rows("selector_days"), 0);
+
+    std::vector<report::Record> records;
+    for (int i = 0; i < sources; ++i) records.push_back(record(ip(i), 2));
+    records.push_back(record(ip(7), 5));  // the same key again after its chunk was written
+    store_report(header("google.com", "big1", "acme.example"), records);
+    auto rows = facts({});
+    ASSERT_EQ(rows.size(), static_cast<std::size_t>(sources));
+    std::uint64_t total = 0;
+    for (const auto& r : rows) total += r.messages;
+    EXPECT_EQ(total, 2u * sources + 5u);
+    EXPECT_EQ(rows[0].source_ip, ip(7));
+    EXPECT_EQ(rows[0].messages, 7u);
+    auto selectors = store_->selectors_seen("acme.example", std::nullopt);
+    ASSERT_TRUE(selectors);
+    ASSERT_EQ(selectors->size(), 1u);
+    EXPECT_EQ((*selectors)[0].pass, 2u * sources + 5u);
 }
 
 TEST_F(RollupTest, ADuplicateReportDoesNotCountTwice) {
