@@ -353,13 +353,6 @@ audit::AuditRun audit_with_learned(dns::Resolver& resolver, const std::vector<st
     return run;
 }
 
-void print_json(std::FILE* out, const ordered_json& doc) {
-    // Record text is a stranger's: replace invalid UTF-8 rather than fail the whole output.
-    auto text = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace);
-    std::fputs(text.c_str(), out);
-    std::fputs("\n", out);
-}
-
 void print_text(std::FILE* out, const audit::AuditRun& run, const LearnedSelectors& learned) {
     static const std::vector<std::string> none;
     for (std::size_t i = 0; i < run.domains.size(); ++i) {

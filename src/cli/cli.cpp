@@ -25,14 +25,6 @@ constexpr int exit_ok = 0;
 constexpr int exit_rejected = 1;
 constexpr int exit_usage = 2;
 
-void print_json(std::FILE* out, const nlohmann::json& doc) {
-    // Report text is UTF-8 from expat; failure-report headers may not be, so replace bad bytes
-    // rather than fail the whole output.
-    auto text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::fputs(text.c_str(), out);
-    std::fputs("\n", out);
-}
-
 struct IngestArgs {
     std::string db;
     bool json = false;

@@ -137,7 +137,7 @@ void print_text(std::FILE* out, const std::string& file, const std::vector<Probl
                    p.error ? "error" : "warning", p.message);
 }
 
-void print_json(std::FILE* out, const std::string& file, const Counts& counts,
+void print_report_json(std::FILE* out, const std::string& file, const Counts& counts,
                 const std::vector<Problem>& problems) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& p : problems)
@@ -150,8 +150,7 @@ void print_json(std::FILE* out, const std::string& file, const Counts& counts,
                                {"clients", counts.clients},
                                {"senders", counts.senders},
                                {"problems", std::move(list)}};
-    auto text = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    fmt::print(out, "{}\n", text);
+    print_json(out, doc);
 }
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
@@ -185,7 +184,7 @@ int run_config_check(const ConfigCheckArgs& args, const Environment& env) {
         // A syntax or type error: shown like every other problem, so editors can jump to it.
         std::vector<Problem> problem{{.where = e.where, .message = e.reason}};
         if (args.json)
-            print_json(env.out, e.where.source, Counts{}, problem);
+            print_report_json(env.out, e.where.source, Counts{}, problem);
         else
             print_text(env.out, e.where.source, problem);
         return exit_usage;
@@ -217,7 +216,7 @@ int run_config_check(const ConfigCheckArgs& args, const Environment& env) {
     for (const auto& p : problems) ++(p.error ? counts.errors : counts.warnings);
 
     if (args.json) {
-        print_json(env.out, file, counts, problems);
+        print_report_json(env.out, file, counts, problems);
     } else {
         print_text(env.out, file, problems);
         fmt::print(

@@ -29,19 +29,6 @@ using std::chrono::floor;
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 2;
 
-std::string day_text(std::chrono::sys_days day) {
-    const std::chrono::year_month_day ymd{day};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-std::string day_text(Timestamp t) { return day_text(floor<days>(t)); }
-
-std::function<Timestamp()> clock_of(const Environment& env) {
-    if (env.now) return env.now;
-    return [] {
-        return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    };
-}
 
 /// A file written whole or not at all: the text goes to a temporary file beside `path`, which
 /// replaces `path` only on commit(), so a reader never sees half a page or half an export.
@@ -197,26 +184,6 @@ int run_export(const ExportArgs& args, const Environment& env) {
 
 namespace {
 
-/// "7d" (days before `end`) or a date; the day's start either way.
-Result<Timestamp> digest_since(std::string_view text, Timestamp end) {
-    text = trim(text);
-    if (text.size() >= 2 && text.back() == 'd') {
-        unsigned n = 0;
-        auto digits = text.substr(0, text.size() - 1);
-        auto [stop, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-        // Past ~270 years the difference would leave the calendar Timestamp covers.
-        if (ec != std::errc{} || stop != digits.data() + digits.size() || n > 100'000) {
-            return fail(Errc::malformed,
-                        fmt::format("\"{}\" is neither a date nor a number of days like 7d",
-                                    printable(text)));
-        }
-        return floor<days>(end) - days{n};
-    }
-    auto t = parse_date(text);
-    if (!t) return std::unexpected(std::move(t.error()));
-    return floor<days>(*t);
-}
-
 ordered_json digest_json(const digest::Digest& d) {
     ordered_json domains = ordered_json::array();
     for (const auto& dd : d.domains) {
@@ -224,7 +191,7 @@ ordered_json digest_json(const digest::Digest& d) {
         ordered_json series = ordered_json::array();
         for (const auto& p : dd.days) {
             series.push_back(
-                {{"day", day_text(p.day)}, {"messages", p.messages}, {"dmarc_pass", p.dmarc_pass}});
+                {{"day", format_day(p.day)}, {"messages", p.messages}, {"dmarc_pass", p.dmarc_pass}});
         }
         ordered_json actions = ordered_json::array();
         for (const auto& s : a.senders) {
@@ -237,7 +204,7 @@ ordered_json digest_json(const digest::Digest& d) {
                  {"action", s.action},
                  {"decision", s.decision ? ordered_json(*s.decision) : ordered_json()},
                  {"due",
-                  s.due ? ordered_json(day_text(std::chrono::sys_days{*s.due})) : ordered_json()}});
+                  s.due ? ordered_json(format_day(std::chrono::sys_days{*s.due})) : ordered_json()}});
         }
         domains.push_back({{"domain", a.domain},
                            {"messages", a.messages},
@@ -251,8 +218,8 @@ ordered_json digest_json(const digest::Digest& d) {
     }
     return {{"client", d.client},
             {"contact", d.contact},
-            {"since", day_text(d.since)},
-            {"until", day_text(d.until)},
+            {"since", format_day(d.since)},
+            {"until", format_day(d.until)},
             {"domains", std::move(domains)}};
 }
 
@@ -288,7 +255,7 @@ CLI::App* add_digest_command(CLI::App& app, DigestArgs& args) {
 }
 
 int run_digest(const DigestArgs& args, const Environment& env) {
-    const auto now = clock_of(env);
+    const auto now = env.now;
     Timestamp until = floor<days>(now());
     if (!args.until.empty()) {
         auto t = parse_date(args.until);
@@ -298,14 +265,14 @@ int run_digest(const DigestArgs& args, const Environment& env) {
         }
         until = floor<days>(*t);
     }
-    auto since = digest_since(args.since, until);
+    auto since = parse_start_day(args.since, until, "7d");
     if (!since) {
         error_line(env, fmt::format("--since: {}", since.error().reason));
         return exit_usage;
     }
     if (until <= *since) {
         error_line(env, fmt::format("the period is empty: --until {} is not after --since {}",
-                                    day_text(until), day_text(*since)));
+                                    format_day(until), format_day(*since)));
         return exit_usage;
     }
 
@@ -367,8 +334,7 @@ int run_digest(const DigestArgs& args, const Environment& env) {
         }
     }
     if (args.json) {
-        fmt::print(env.out, "{}\n",
-                   digest_json(*d).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+        print_json(env.out, digest_json(*d));
     } else {
         std::fputs(digest::render_text(*d).c_str(), env.out);
     }

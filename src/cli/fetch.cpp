@@ -346,9 +346,7 @@ int run_fetch(const FetchArgs& args, const Environment& env) {
             list.push_back(std::move(m));
         }
         doc["mailboxes"] = std::move(list);
-        auto text = doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-        std::fputs(text.c_str(), env.out);
-        std::fputs("\n", env.out);
+        print_json(env.out, doc);
     } else {
         for (const auto& r : total.rejected)
             fmt::print(env.err, "rampart: refused {}: {}\n", printable(r.path),

@@ -1,5 +1,6 @@
 #include "cli/options.hpp"
 
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 
@@ -73,6 +74,40 @@ Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& fla
                     fmt::format("no database at {}: run 'rampart ingest' first", path.string()));
     }
     return env.open_store(path);
+}
+
+namespace {
+template <class Json>
+void print_any_json(std::FILE* out, const Json& doc) {
+    auto text = doc.dump(2, ' ', false, Json::error_handler_t::replace);
+    std::fputs(text.c_str(), out);
+    std::fputs("\n", out);
+}
+}  // namespace
+
+void print_json(std::FILE* out, const nlohmann::json& doc) { print_any_json(out, doc); }
+void print_json(std::FILE* out, const nlohmann::ordered_json& doc) { print_any_json(out, doc); }
+
+Result<Timestamp> parse_start_day(std::string_view text, Timestamp anchor,
+                                  std::string_view example) {
+    text = trim(text);
+    auto refuse = [&] {
+        return fail(Errc::malformed,
+                    fmt::format("\"{}\" is neither a date (YYYY-MM-DD) nor a number of days like {}",
+                                printable(text), example));
+    };
+    if (text.size() >= 2 && text.back() == 'd') {
+        unsigned days = 0;
+        auto digits = text.substr(0, text.size() - 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), days);
+        // Past ~270 years the difference would leave the calendar Timestamp covers.
+        if (ec != std::errc{} || end != digits.data() + digits.size() || days > 100'000)
+            return refuse();
+        return std::chrono::floor<std::chrono::days>(anchor) - std::chrono::days{days};
+    }
+    auto t = parse_date(text);
+    if (!t) return refuse();
+    return std::chrono::floor<std::chrono::days>(*t);
 }
 
 }  // namespace rampart::cli

@@ -1,12 +1,14 @@
 // What several commands share: the configuration file, the DNS server, the error line.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
 #include "config/config.hpp"
@@ -38,6 +40,16 @@ void add_dns_option(CLI::App& command, std::string& flag);
 /// first") when the file does not exist, because opening it would create an empty one.
 [[nodiscard]] Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& flag,
                                                                         const Environment& env);
+
+/// A JSON document, indented, on one FILE. Report text comes from strangers and may not be
+/// UTF-8: bad bytes are replaced rather than failing the whole output.
+void print_json(std::FILE* out, const nlohmann::json& doc);
+void print_json(std::FILE* out, const nlohmann::ordered_json& doc);
+
+/// The first day of a window: "YYYY-MM-DD", or "Nd" for N days before `anchor`'s day; the
+/// day's start either way. `example` ("30d") is named in the error.
+[[nodiscard]] Result<Timestamp> parse_start_day(std::string_view text, Timestamp anchor,
+                                                std::string_view example);
 
 /// "rampart: <message>" on standard error: how every command reports a problem.
 void error_line(const Environment& env, std::string_view message);

@@ -31,36 +31,6 @@ constexpr int exit_usage = 2;
 // How many sources the table shows per sender before "+N more"; JSON and CSV list them all.
 constexpr std::size_t table_sources = 3;
 
-std::string day_text(std::chrono::sys_days day) {
-    const std::chrono::year_month_day ymd{day};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-std::string day_text(Timestamp t) { return day_text(std::chrono::floor<std::chrono::days>(t)); }
-
-/// "30d" (days before now) or a date; the day's start either way.
-Result<Timestamp> parse_since(std::string_view text, Timestamp now) {
-    text = trim(text);
-    if (text.size() >= 2 && text.back() == 'd') {
-        unsigned days = 0;
-        auto digits = text.substr(0, text.size() - 1);
-        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), days);
-        // Past ~270 years the sum would leave the calendar Timestamp covers.
-        if (ec != std::errc{} || end != digits.data() + digits.size() || days > 100'000)
-            return fail(
-                Errc::malformed,
-                fmt::format("\"{}\" is neither a date (YYYY-MM-DD) nor a number of days like 30d",
-                            printable(text)));
-        return std::chrono::floor<std::chrono::days>(now) - std::chrono::days{days};
-    }
-    auto t = parse_date(text);
-    if (!t)
-        return fail(
-            Errc::malformed,
-            fmt::format("\"{}\" is neither a date (YYYY-MM-DD) nor a number of days like 30d",
-                        printable(text)));
-    return std::chrono::floor<std::chrono::days>(*t);
-}
 
 struct Opened {
     std::unique_ptr<store::Store> store;
@@ -96,11 +66,6 @@ std::optional<Opened> open_all(const std::string& db, const std::string& config_
     return out;
 }
 
-void print_json(std::FILE* out, const ordered_json& doc) {
-    // Names and PTRs come from strangers and may not be UTF-8: replace bad bytes, never fail.
-    fmt::print(out, "{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
-}
-
 ordered_json optional_json(const std::optional<std::string>& value) {
     return value ? ordered_json(*value) : ordered_json();
 }
@@ -109,9 +74,9 @@ ordered_json senders_json(const senders::Analysis& a) {
     auto list = ordered_json::array();
     for (const auto& s : a.senders) {
         ordered_json due;
-        if (s.due) due = day_text(std::chrono::sys_days{*s.due});
+        if (s.due) due = format_day(std::chrono::sys_days{*s.due});
         ordered_json first_seen;
-        if (s.first_seen) first_seen = day_text(*s.first_seen);
+        if (s.first_seen) first_seen = format_day(*s.first_seen);
         list.push_back({{"name", s.name},
                         {"known", s.known},
                         {"provider", s.provider},
@@ -128,7 +93,7 @@ ordered_json senders_json(const senders::Analysis& a) {
                         {"retired", s.retired},
                         {"first_seen", first_seen}});
     }
-    return {{"domain", a.domain},     {"since", day_text(a.since)}, {"until", day_text(a.until)},
+    return {{"domain", a.domain},     {"since", format_day(a.since)}, {"until", format_day(a.until)},
             {"messages", a.messages}, {"dmarc_pass", a.dmarc_pass}, {"senders", std::move(list)},
             {"notes", a.notes}};
 }
@@ -151,8 +116,8 @@ std::string sources_cell(const std::vector<std::string>& sources) {
 std::string senders_table(const senders::Analysis& a) {
     std::string out =
         fmt::format("{}: {} messages from {} to {}, {} pass DMARC\n\n", printable(a.domain),
-                    grouped(a.messages), day_text(a.since),
-                    day_text(std::chrono::floor<std::chrono::days>(a.until) - std::chrono::days{1}),
+                    grouped(a.messages), format_day(a.since),
+                    format_day(std::chrono::floor<std::chrono::days>(a.until) - std::chrono::days{1}),
                     percent(a.dmarc_pass, a.messages));
     if (a.senders.empty()) {
         out += "No mail reported in this window.\n";
@@ -178,7 +143,7 @@ std::string senders_table(const senders::Analysis& a) {
             if (!s.action.empty()) out += fmt::format("    do:   {}\n", printable(s.action));
             if (s.decision) {
                 out += fmt::format("    plan: {}", printable(*s.decision));
-                if (s.due) out += fmt::format(" (due {})", day_text(std::chrono::sys_days{*s.due}));
+                if (s.due) out += fmt::format(" (due {})", format_day(std::chrono::sys_days{*s.due}));
                 out += "\n";
             }
         }
@@ -294,8 +259,8 @@ ordered_json sources_json(const store::SourceIdentity& id,
                         {"dkim_aligned", d.dkim_aligned},
                         {"spf", d.spf},
                         {"dkim", d.dkim},
-                        {"first_day", day_text(d.first_day)},
-                        {"last_day", day_text(d.last_day)}});
+                        {"first_day", format_day(d.first_day)},
+                        {"last_day", format_day(d.last_day)}});
     }
     return {{"ip", id.ip},        {"identity", std::move(identity)}, {"messages", messages},
             {"dmarc_pass", pass}, {"domains", std::move(list)},      {"notes", notes}};
@@ -335,7 +300,7 @@ std::string sources_text(const store::SourceIdentity& id, const std::vector<Doma
         for (const auto& d : domains) {
             out += fmt::format("{}: {} messages, {} pass DMARC, {} to {}\n", printable(d.domain),
                                grouped(d.messages), percent(d.dmarc_pass, d.messages),
-                               day_text(d.first_day), day_text(d.last_day));
+                               format_day(d.first_day), format_day(d.last_day));
             std::string from;
             for (const auto& h : d.header_from) from += (from.empty() ? "" : ", ") + printable(h);
             out += fmt::format("  From:        {}\n", from);
@@ -348,13 +313,6 @@ std::string sources_text(const store::SourceIdentity& id, const std::vector<Doma
     }
     for (const auto& n : notes) out += fmt::format("note: {}\n", printable(n));
     return out;
-}
-
-std::function<Timestamp()> clock_of(const Environment& env) {
-    if (env.now) return env.now;
-    return [] {
-        return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
-    };
 }
 
 }  // namespace
@@ -386,9 +344,9 @@ int run_senders(const SendersArgs& args, const Environment& env) {
         error_line(env, fmt::format("\"{}\" is not a domain name", printable(args.domain)));
         return exit_usage;
     }
-    const auto now = clock_of(env);
+    const auto now = env.now;
     const auto today = now();
-    auto since = parse_since(args.since, today);
+    auto since = parse_start_day(args.since, today, "30d");
     if (!since) {
         error_line(env, fmt::format("--since: {}", since.error().reason));
         return exit_usage;
@@ -404,7 +362,7 @@ int run_senders(const SendersArgs& args, const Environment& env) {
     }
     if (until <= *since) {
         error_line(env, fmt::format("the window is empty: --until {} is not after --since {}",
-                                    day_text(until), day_text(*since)));
+                                    format_day(until), format_day(*since)));
         return exit_usage;
     }
     auto opened = open_all(args.db, args.config, args.dns, args.offline, env);
@@ -463,7 +421,7 @@ int run_sources(const SourcesArgs& args, const Environment& env) {
         for (const auto& d : f.dkim)
             if (!d.domain.empty()) dkim_domains.insert(d.domain);
     senders::Identifier identifier(*opened->store, opened->resolver.get(), catalogue::builtin(),
-                                   clock_of(env),
+                                   env.now,
                                    senders::IdentifyOptions{.offline = args.offline});
     auto identity = identifier.identify(*ip, {dkim_domains.begin(), dkim_domains.end()});
     if (!identity) {

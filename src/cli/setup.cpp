@@ -19,12 +19,6 @@ constexpr int exit_usage = 2;
 
 using nlohmann::json;
 
-void print_json(std::FILE* out, const json& doc) {
-    auto text = doc.dump(2, ' ', false, json::error_handler_t::replace);
-    std::fputs(text.c_str(), out);
-    std::fputs("\n", out);
-}
-
 /// A TXT character-string in master-file form (RFC 1035 §5.1): quoted, '"' and '\' escaped.
 std::string zone_quoted(std::string_view s) {
     std::string out = "\"";

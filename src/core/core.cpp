@@ -170,6 +170,14 @@ Result<Timestamp> parse_date(std::string_view text) {
            std::chrono::minutes{mm} + std::chrono::seconds{ss};
 }
 
+std::string format_day(std::chrono::sys_days day) {
+    const std::chrono::year_month_day ymd{day};
+    return fmt::format("{:04}-{:02}-{:02}", int(ymd.year()), unsigned(ymd.month()),
+                       unsigned(ymd.day()));
+}
+
+std::string format_day(Timestamp t) { return format_day(std::chrono::floor<std::chrono::days>(t)); }
+
 std::string format_timestamp(Timestamp t) {
     auto days = std::chrono::floor<std::chrono::days>(t);
     std::chrono::year_month_day ymd{days};

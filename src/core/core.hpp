@@ -123,6 +123,9 @@ using Timestamp = std::chrono::sys_seconds;
 [[nodiscard]] Result<Timestamp> parse_date(std::string_view text);
 /// "2026-11-23T10:00:00Z"
 [[nodiscard]] std::string format_timestamp(Timestamp t);
+/// "2026-11-23": a UTC day, or the day a timestamp falls on.
+[[nodiscard]] std::string format_day(std::chrono::sys_days day);
+[[nodiscard]] std::string format_day(Timestamp t);
 
 [[nodiscard]] std::string_view trim(std::string_view text) noexcept;
 [[nodiscard]] std::string ascii_lower(std::string_view text);

@@ -17,20 +17,14 @@ namespace {
 
 using std::chrono::sys_days;
 
-std::string day_text(sys_days d) {
-    const std::chrono::year_month_day ymd{d};
-    return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-
-std::string date_text(std::chrono::year_month_day ymd) { return day_text(sys_days{ymd}); }
+std::string date_text(std::chrono::year_month_day ymd) { return format_day(sys_days{ymd}); }
 
 /// The period as the reader counts it: its first day and its last day, both inclusive.
 std::string period_text(Timestamp since, Timestamp until) {
     const auto first = std::chrono::floor<std::chrono::days>(since);
     auto last = std::chrono::floor<std::chrono::days>(until - std::chrono::seconds{1});
     if (last < first) last = first;
-    return fmt::format("{} to {}", day_text(first), day_text(last));
+    return fmt::format("{} to {}", format_day(first), format_day(last));
 }
 
 std::string count_text(std::uint64_t n) {
@@ -210,7 +204,7 @@ std::string chart(const DomainDigest& d) {
         const auto& p = d.days[i];
         const double x = left + slot * static_cast<double>(i) + (slot - bar) / 2;
         const double h = static_cast<double>(p.messages) * scale;
-        const auto label = day_text(p.day);
+        const auto label = format_day(p.day);
         const auto rate =
             p.messages == 0 ? std::string("no reports")
                             : fmt::format("{:.1f}% DMARC pass", percent(p.dmarc_pass, p.messages));
@@ -240,7 +234,7 @@ std::string chart(const DomainDigest& d) {
             "<circle class=\"pass\" cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"#f58518\"><title>{}: "
             "{:.1f}% DMARC pass "
             "({} of {})</title></circle>\n",
-            num(x), num(y), day_text(p.day), rate, count_text(p.dmarc_pass),
+            num(x), num(y), format_day(p.day), rate, count_text(p.dmarc_pass),
             count_text(p.messages));
     }
     if (!points.empty()) {

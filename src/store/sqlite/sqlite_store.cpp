@@ -148,7 +148,8 @@ CREATE TABLE source_days (
 );
 CREATE INDEX source_days_header_from ON source_days (header_from, day);
 -- No index on source_ip: sources arrive in random order, so such an index costs a random page
--- write per new roll-up row and made ingest a third slower (measured); `rampart sources IP`
+-- write per new roll-up row: the store's share of ingest took 6.2 s instead of 4.2 s for 300,000
+-- records from 5,000 random sources (measured); `rampart sources IP`
 -- scans the roll-up instead, which is many times smaller than the raw records.
 CREATE TABLE selector_days (
     policy_domain TEXT NOT NULL,
