@@ -21,6 +21,7 @@ std::string_view to_string(Errc code) noexcept {
         case Errc::transient: return "transient";
         case Errc::io: return "io";
         case Errc::conflict: return "conflict";
+        case Errc::denied: return "denied";
     }
     return "unknown";
 }

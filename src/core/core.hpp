@@ -27,6 +27,7 @@ enum class Errc : std::uint8_t {
     transient,       // timeout, SERVFAIL, database busy: try again later
     io,              // local disk or socket failure
     conflict,        // somebody else changed it first
+    denied,          // refused for safety: a secret in a file others can read
 };
 std::string_view to_string(Errc code) noexcept;
 
