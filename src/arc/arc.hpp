@@ -64,14 +64,22 @@ public:
     [[nodiscard]] Validation finish(const dkim::BodyHasher& body);
 
 private:
-    struct Set;
+    /// The three fields of one instance as found (nullptr when missing).
+    struct Set {
+        const message::Field* results = nullptr;    // ARC-Authentication-Results
+        const message::Field* signature = nullptr;  // ARC-Message-Signature
+        const message::Field* seal = nullptr;       // ARC-Seal
+        std::optional<dkim::Signature> parsed_signature;
+        std::optional<dkim::Signature> parsed_seal;
+        std::string results_text;  // the AAR after "i=N;"
+        std::size_t body_request = 0;
+    };
     dkim::KeyFetcher& keys_;
     ValidateOptions options_;
     const message::Header* header_ = nullptr;
-    std::vector<std::size_t> body_requests_;  // per instance (index instance-1), AMS body hash
-    std::vector<std::optional<dkim::Signature>> message_signatures_;
-    std::string structure_error_;
-    int highest_ = 0;
+    std::vector<Set> sets_;       // index = instance - 1
+    std::string structure_error_;  // why the chain is broken before any signature is checked
+    bool any_arc_field_ = false;
 };
 
 [[nodiscard]] Validation validate(const message::Message& message, dkim::KeyFetcher& keys,
