@@ -13,12 +13,12 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include "config/reader.hpp"
 #include "dns/dns.hpp"
 
 namespace rampart::config {
-namespace {
 
-constexpr std::uintmax_t max_file = 1 << 20;
+namespace detail {
 
 /// A host name as mail set-up uses it: dns::normalize_name's rules (lower case, no trailing dot,
 /// label and name lengths), then letters, digits, hyphens and underscores only, so a pasted URL
@@ -55,39 +55,18 @@ bool looks_like_address(std::string_view text) {
     return domain && domain->find('.') != std::string::npos;
 }
 
-class Reader {
+}  // namespace detail
+
+namespace {
+
+using detail::host_name;
+using detail::looks_like_address;
+
+constexpr std::uintmax_t max_file = 1 << 20;
+
+class Reader : public detail::TomlReader {
 public:
-    Reader(std::string_view source, std::filesystem::path base)
-        : source_(source), base_(std::move(base)) {}
-
-    Location at(const toml::source_region& region) const {
-        Location where{.source = source_};
-        where.line = region.begin.line;
-        where.column = region.begin.column;
-        return where;
-    }
-    std::unexpected<Error> error(const toml::source_region& region, std::string reason) const {
-        return fail(Errc::malformed, std::move(reason), at(region));
-    }
-
-    Result<std::string> string(const toml::node& node, std::string_view key) const {
-        auto v = node.value<std::string>();
-        if (!node.is_string() || !v)
-            return error(node.source(), fmt::format("{} must be a string", key));
-        if (v->empty()) return error(node.source(), fmt::format("{} must not be empty", key));
-        return std::move(*v);
-    }
-    Result<bool> boolean(const toml::node& node, std::string_view key) const {
-        if (!node.is_boolean())
-            return error(node.source(), fmt::format("{} must be true or false", key));
-        return *node.value<bool>();
-    }
-    Result<std::filesystem::path> path(const toml::node& node, std::string_view key) const {
-        auto s = string(node, key);
-        if (!s) return std::unexpected(std::move(s.error()));
-        std::filesystem::path p(*s);
-        return p.is_absolute() || base_.empty() ? p : base_ / p;
-    }
+    using TomlReader::TomlReader;
 
     Result<MailboxConfig> mailbox(const toml::table& table) const {
         MailboxConfig m;
@@ -140,32 +119,6 @@ public:
         return m;
     }
 
-    /// A list of non-empty strings, each passed through `check` (which may rewrite it).
-    Result<std::vector<std::string>> strings(
-        const toml::node& node, std::string_view key,
-        const std::function<Result<std::string>(std::string)>& check) const {
-        const auto* list = node.as_array();
-        if (list == nullptr)
-            return error(node.source(), fmt::format("{} must be a list of strings", key));
-        std::vector<std::string> out;
-        for (const auto& item : *list) {
-            auto s = string(item, fmt::format("each of {}", key));
-            if (!s) return std::unexpected(std::move(s.error()));
-            auto checked = check(std::move(*s));
-            if (!checked)
-                return error(item.source(), fmt::format("{}: {}", key, checked.error().reason));
-            if (std::ranges::find(out, *checked) != out.end())
-                return error(item.source(),
-                             fmt::format("{}: '{}' is listed twice", key, printable(*checked)));
-            out.push_back(std::move(*checked));
-        }
-        return out;
-    }
-
-    Result<std::vector<std::string>> domain_names(const toml::node& node,
-                                                  std::string_view key) const {
-        return strings(node, key, [](std::string s) { return host_name(s); });
-    }
 
     Result<SenderConfig> sender(const toml::table& table, const ClientConfig& client) const {
         SenderConfig s;
@@ -263,18 +216,6 @@ public:
         return {};
     }
 
-    /// A TOML local date (`due = 2027-01-31`). A string or a date-time is refused: "due" is a
-    /// day, and a string would let "31/01/2027" through to be misread later.
-    Result<std::chrono::year_month_day> date(const toml::node& node, std::string_view key) const {
-        if (!node.is_date())
-            return error(node.source(),
-                         fmt::format("{} must be a TOML date without quotes or time, like "
-                                     "{} = 2027-01-31",
-                                     key, key));
-        const auto d = node.as_date()->get();
-        return std::chrono::year_month_day{std::chrono::year{d.year}, std::chrono::month{d.month},
-                                           std::chrono::day{d.day}};
-    }
 
     Result<ClientConfig> client(const toml::table& table) const {
         ClientConfig c;
@@ -301,6 +242,28 @@ public:
                 auto v = domain_names(node, name);
                 if (!v) return std::unexpected(std::move(v.error()));
                 c.domains = std::move(*v);
+            } else if (name == "plan") {
+                auto v = string(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.plan = std::move(*v);
+            } else if (name == "target") {
+                auto v = detail::target(*this, node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.target = *v;
+            } else if (name == "rua" || name == "ruf") {
+                auto v = detail::report_uris(*this, node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                (name == "rua" ? c.rua : c.ruf) = std::move(*v);
+            } else if (name == "override") {
+                const auto* list = node.as_array();
+                if (list == nullptr || !list->is_array_of_tables())
+                    return error(node.source(), "override must be an array of tables: write each "
+                                                "as [[client.override]] under its [[client]]");
+                for (const auto& item : *list) {
+                    auto o = detail::domain_override(*this, *item.as_table());
+                    if (!o) return std::unexpected(std::move(o.error()));
+                    c.overrides.push_back(std::move(*o));
+                }
             } else if (name == "sender") {
                 senders = node.as_array();
                 if (senders == nullptr || !senders->is_array_of_tables())
@@ -310,7 +273,8 @@ public:
             } else {
                 return error(key.source(),
                              fmt::format("unknown key '{}' in [[client]] (known: name, contact, "
-                                         "domains, [[client.sender]])",
+                                         "domains, plan, target, rua, ruf, [[client.sender]], "
+                                         "[[client.override]])",
                                          printable(name)));
             }
         }
@@ -384,6 +348,23 @@ public:
                     if (!m) return std::unexpected(std::move(m.error()));
                     c.mailboxes.push_back(std::move(*m));
                 }
+            } else if (name == "defaults") {
+                auto d = detail::defaults(*this, node);
+                if (!d) return std::unexpected(std::move(d.error()));
+                c.defaults = std::move(*d);
+            } else if (name == "plan") {
+                const auto* list = node.as_array();
+                if (list == nullptr || !list->is_array_of_tables())
+                    return error(node.source(), "plan must be an array of tables: write each as [[plan]]");
+                for (const auto& item : *list) {
+                    auto p = detail::plan(*this, *item.as_table());
+                    if (!p) return std::unexpected(std::move(p.error()));
+                    for (const auto& other : c.plans)
+                        if (other.name == p->name)
+                            return error(item.as_table()->source(),
+                                         fmt::format("two plans are named \"{}\"", printable(p->name)));
+                    c.plans.push_back(std::move(*p));
+                }
             } else if (name == "dns") {
                 auto v = string(node, name);
                 if (!v) return std::unexpected(std::move(v.error()));
@@ -409,17 +390,19 @@ public:
                 }
             } else {
                 return error(key.source(),
-                             fmt::format("unknown key '{}' (known: dns, [dkim], [[mailbox]], "
-                                         "[[client]])",
+                             fmt::format("unknown key '{}' (known: dns, [dkim], [defaults], "
+                                         "[[mailbox]], [[client]], [[plan]])",
                                          printable(name)));
             }
+        }
+        if (auto checked = detail::check_rollout(c); !checked) {
+            Error e = std::move(checked.error());
+            if (e.where.source.empty()) e.where.source = source_;
+            return std::unexpected(std::move(e));
         }
         return c;
     }
 
-private:
-    std::string source_;
-    std::filesystem::path base_;
 };
 
 }  // namespace

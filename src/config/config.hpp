@@ -28,6 +28,39 @@
 //   decision = "moving to custom DKIM"  # optional: the documented plan for a failing sender
 //   due = 2027-01-31                    # optional: a TOML date
 //
+//   plan = "ramp"                       # [[client]] keys for the rollout (all optional):
+//   target = "reject@2027-03-01"        #   the plan, a target, and the report destinations
+//   rua = ["mailto:dmarc@msp.example"]  #   written into every record Rampart publishes
+//   ruf = []
+//   [[client.override]]                 # one domain of the client on another plan or target
+//   domain = "news.acme.example"
+//   plan = "gradual"
+//   target = "reject@2027-06-01"
+//
+//   [defaults]                          # for clients that do not say
+//   plan = "gradual"                    # a shipped plan (gradual, ramp, dated) or a [[plan]]
+//   target = "reject@2027-03-01"
+//   rua = ["mailto:dmarc@msp.example"]
+//   ruf = []
+//
+//   [[plan]]                            # a custom plan
+//   name = "wave-a"
+//   base = "dated"                      # gradual / ramp / dated: what it adapts
+//   generation = "both"                 # how partial steps are written: both, rfc7489, rfc9989
+//   ahead_of_calendar = false           # dated: may a clean domain move before a step's date
+//   milestones = ["quarantine-50"]      # step names; default: the shipped milestones
+//   [plan.gates]                        # overrides of the default gates
+//   max_failing_share = 0.05            # unknown_sender_volume, require_no_dkim_broken,
+//                                       # min_reports, min_reporters, rollback_failure_rise,
+//                                       # rollback_min_volume
+//   [[plan.step]]                       # the steps; none listed = the base plan's steps
+//   name = "q10"                        # optional: derived from the shape ("quarantine-10")
+//   date = 2027-01-11                   # dated plans (every step but the first)
+//   p = "quarantine"                    # required; sp, np, adkim, aspf optional
+//   sp = "quarantine"
+//   pct = 10                            # or t = "y": the policy, in testing
+//   min_days = 7                        # optional, default 7 (typical_days 14)
+//
 //   dns = "192.0.2.53:53"               # optional: send every DNS query there (like --dns)
 //   [dkim]
 //   selectors = ["s202611", "google"]   # selectors `rampart check` audits besides its defaults
@@ -49,6 +82,7 @@
 #include <vector>
 
 #include "core/core.hpp"
+#include "rollout/rollout.hpp"
 
 namespace rampart::config {
 
@@ -81,12 +115,41 @@ struct SenderConfig {
     Location provider_where;  // the provider value (for catalogue errors found later)
 };
 
+/// One domain of a client on its own plan or target ([[client.override]]).
+struct DomainOverride {
+    std::string domain;
+    std::optional<std::string> plan;
+    std::optional<rollout::Target> target;
+    Location where;
+};
+
 struct ClientConfig {
     std::string name;
     std::vector<std::string> contact;
     std::vector<std::string> domains;  // lower-cased, without a trailing dot
     std::vector<SenderConfig> senders;
+    std::optional<std::string> plan;          // a plan name; checked against plans at parse time
+    std::optional<rollout::Target> target;
+    std::optional<std::vector<std::string>> rua, ruf;  // absent: [defaults]
+    std::vector<DomainOverride> overrides;
     Location where;  // the [[client]] table
+};
+
+/// [defaults]: what a client that does not say gets.
+struct Defaults {
+    std::string plan = "gradual";
+    std::optional<rollout::Target> target;
+    std::vector<std::string> rua, ruf;
+};
+
+/// Everything the rollout needs to know about one configured domain, resolved: its override,
+/// else its client, else [defaults].
+struct DomainRollout {
+    std::string domain;
+    const ClientConfig* client = nullptr;
+    rollout::Plan plan;
+    std::optional<rollout::Target> target;
+    rollout::Destinations destinations;
 };
 
 struct Config {
@@ -96,11 +159,20 @@ struct Config {
     Location dns_where;
     std::vector<std::string> dkim_selectors;  // [dkim] selectors
     std::vector<ClientConfig> clients;
+    Defaults defaults;
+    std::vector<rollout::Plan> plans;  // custom plans, validated
 
     /// The client that lists `domain`, or null.
     [[nodiscard]] const ClientConfig* client_of(std::string_view domain) const noexcept;
     /// The client called `name`, or null.
     [[nodiscard]] const ClientConfig* client(std::string_view name) const noexcept;
+    /// A custom plan by name, else a shipped one; nullopt when neither exists.
+    [[nodiscard]] std::optional<rollout::Plan> plan(std::string_view name) const;
+    /// The plan, target and destinations of a configured domain; Errc::not_found when no client
+    /// lists it. Plan names were checked at parse time, so a listed domain always resolves.
+    [[nodiscard]] Result<DomainRollout> rollout_for(std::string_view domain) const;
+    /// Every configured domain, client by client, in file order.
+    [[nodiscard]] std::vector<std::string> domains() const;
 };
 
 /// Something wrong or doubtful in a well-formed configuration, found by check_inventory().
