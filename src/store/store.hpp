@@ -208,6 +208,41 @@ public:
     [[nodiscard]] virtual Result<void> on_report_end() = 0;
 };
 
+// ---- rollout -----------------------------------------------------------------------------
+
+/// Where one domain stands in its rollout: one row per domain, replaced at each change.
+struct RolloutState {
+    std::string domain;
+    std::string client;
+    std::string plan;
+    std::string step;              // the step's name in the plan
+    std::string record;            // the exact TXT value that should be live at this step
+    std::string previous_record;   // what was live before (for rollback and the outbox)
+    /// When the step's record was seen live: the step counts as entered from then on. Unset
+    /// while the change waits to be published.
+    std::optional<Timestamp> entered_at;
+    Timestamp decided_at{};        // when the step was chosen
+    std::string state;             // monitoring, advancing, holding, rolled_back, done
+    std::string reason;            // the last judgement, one sentence
+    bool held = false;             // held by hand (`rampart hold`)
+    std::string hold_reason;
+    Timestamp updated_at{};
+    friend bool operator==(const RolloutState&, const RolloutState&) = default;
+};
+
+/// One change in a domain's rollout. Appended, never rewritten.
+struct RolloutEvent {
+    std::int64_t id = 0;           // assigned by the store
+    std::string domain;
+    Timestamp at{};
+    std::string actor;             // "rampart advance", "operator", ...
+    std::string action;            // enrol, advance, hold, resume, roll_back, set, publish, live
+    std::string from_step, to_step;
+    std::string old_record, new_record;
+    std::string reason;
+    std::string evidence;          // JSON: the gates and figures the decision used
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -283,6 +318,24 @@ public:
     /// Hands every stored aggregate report matching the query to `sink`, oldest period first.
     [[nodiscard]] virtual Result<void> replay_aggregates(const ReportQuery& /*query*/,
                                                          ReplaySink& /*sink*/) {
+        return unsupported();
+    }
+
+    // ---- rollout ---------------------------------------------------------------------------
+
+    [[nodiscard]] virtual Result<std::optional<RolloutState>> rollout_state(std::string_view /*domain*/) {
+        return unsupported();
+    }
+    /// Every domain's state, by domain name.
+    [[nodiscard]] virtual Result<std::vector<RolloutState>> rollout_states() { return unsupported(); }
+    /// Replaces the domain's state and appends `event` to its history, in one transaction,
+    /// durable when this returns. event.id is ignored (the store numbers events).
+    [[nodiscard]] virtual Result<void> record_rollout(const RolloutState& /*state*/,
+                                                      const RolloutEvent& /*event*/) {
+        return unsupported();
+    }
+    /// The domain's history, oldest first.
+    [[nodiscard]] virtual Result<std::vector<RolloutEvent>> rollout_history(std::string_view /*domain*/) {
         return unsupported();
     }
 

@@ -180,6 +180,43 @@ CREATE TABLE provider_networks (
 ) WITHOUT ROWID;
 )sql",
      backfill_rollups},
+    // The rollout: each domain's current step, and a history that is appended to and never
+    // rewritten (the triggers refuse UPDATE and DELETE, whatever the code above them does).
+    {4, R"sql(
+CREATE TABLE rollout_domains (
+    domain TEXT PRIMARY KEY,
+    client TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    step TEXT NOT NULL,
+    record TEXT NOT NULL,
+    previous_record TEXT NOT NULL,
+    entered_at INTEGER,                -- NULL while the step's record waits to be published
+    decided_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    held INTEGER NOT NULL,
+    hold_reason TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE rollout_history (
+    id INTEGER PRIMARY KEY,
+    domain TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_step TEXT NOT NULL,
+    to_step TEXT NOT NULL,
+    old_record TEXT NOT NULL,
+    new_record TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    evidence TEXT NOT NULL             -- JSON
+);
+CREATE INDEX rollout_history_domain ON rollout_history (domain, id);
+CREATE TRIGGER rollout_history_kept BEFORE UPDATE ON rollout_history
+BEGIN SELECT RAISE(ABORT, 'the rollout history is never rewritten'); END;
+CREATE TRIGGER rollout_history_not_deleted BEFORE DELETE ON rollout_history
+BEGIN SELECT RAISE(ABORT, 'the rollout history is never rewritten'); END;
+)sql"},
 };
 
 struct DbDeleter {
@@ -1227,6 +1264,135 @@ public:
             .integer(4, p.expires_at.time_since_epoch().count());
         if (auto r = s->exec("storing provider networks"); !r) return r;
         return report_done(0);
+    }
+
+    // ---- rollout ---------------------------------------------------------------------------
+
+    static constexpr std::string_view rollout_columns =
+        "domain, client, plan, step, record, previous_record, entered_at, decided_at, state, reason, held, "
+        "hold_reason, updated_at";
+
+    static RolloutState rollout_row(Stmt& s) {
+        RolloutState st{.domain = s.col_text(0),
+                        .client = s.col_text(1),
+                        .plan = s.col_text(2),
+                        .step = s.col_text(3),
+                        .record = s.col_text(4),
+                        .previous_record = s.col_text(5),
+                        .entered_at = std::nullopt,
+                        .decided_at = seconds_at(s.col_int(7)),
+                        .state = s.col_text(8),
+                        .reason = s.col_text(9),
+                        .held = s.col_int(10) != 0,
+                        .hold_reason = s.col_text(11),
+                        .updated_at = seconds_at(s.col_int(12))};
+        if (!s.col_null(6)) st.entered_at = seconds_at(s.col_int(6));
+        return st;
+    }
+
+    Result<std::optional<RolloutState>> rollout_state(std::string_view domain) override {
+        auto s = Stmt::prepare(db_.get(), fmt::format("SELECT {} FROM rollout_domains WHERE domain = ?1",
+                                                      rollout_columns));
+        if (!s) return std::unexpected(s.error());
+        s->text(1, domain);
+        auto row = s->step("reading a domain's rollout state");
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return std::optional<RolloutState>();
+        auto state = rollout_row(*s);
+        s->reset();
+        return std::optional<RolloutState>(std::move(state));
+    }
+
+    Result<std::vector<RolloutState>> rollout_states() override {
+        auto s = Stmt::prepare(db_.get(), fmt::format("SELECT {} FROM rollout_domains ORDER BY domain",
+                                                      rollout_columns));
+        if (!s) return std::unexpected(s.error());
+        std::vector<RolloutState> out;
+        for (;;) {
+            auto row = s->step("reading rollout states");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(rollout_row(*s));
+        }
+        return out;
+    }
+
+    Result<void> record_rollout(const RolloutState& st, const RolloutEvent& e) override {
+        RAMPART_ASSERT(!writing_);
+        auto upsert = Stmt::prepare(
+            db_.get(), fmt::format("INSERT OR REPLACE INTO rollout_domains ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                                   "?8, ?9, ?10, ?11, ?12, ?13)",
+                                   rollout_columns));
+        if (!upsert) return std::unexpected(upsert.error());
+        auto append = Stmt::prepare(db_.get(),
+                                    "INSERT INTO rollout_history (domain, at, actor, action, from_step, to_step, "
+                                    "old_record, new_record, reason, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                                    "?8, ?9, ?10)");
+        if (!append) return std::unexpected(append.error());
+        upsert->text(1, st.domain)
+            .text(2, st.client)
+            .text(3, st.plan)
+            .text(4, st.step)
+            .text(5, st.record)
+            .text(6, st.previous_record)
+            .integer(8, st.decided_at.time_since_epoch().count())
+            .text(9, st.state)
+            .text(10, st.reason)
+            .integer(11, st.held ? 1 : 0)
+            .text(12, st.hold_reason)
+            .integer(13, st.updated_at.time_since_epoch().count());
+        if (st.entered_at) {
+            upsert->integer(7, st.entered_at->time_since_epoch().count());
+        } else {
+            upsert->null(7);
+        }
+        append->text(1, e.domain)
+            .integer(2, e.at.time_since_epoch().count())
+            .text(3, e.actor)
+            .text(4, e.action)
+            .text(5, e.from_step)
+            .text(6, e.to_step)
+            .text(7, e.old_record)
+            .text(8, e.new_record)
+            .text(9, e.reason)
+            .text(10, e.evidence);
+        // Both rows or neither: a savepoint inside the batch transaction, then commit.
+        if (auto r = open_batch(); !r) return r;
+        if (auto r = savepoint_.exec("starting a rollout change"); !r) return r;
+        auto written = upsert->exec("storing a domain's rollout state");
+        if (written) written = append->exec("appending to the rollout history");
+        if (!written) {
+            discard_report();
+            return written;
+        }
+        if (auto r = release_.exec("ending a rollout change"); !r) return r;
+        return flush();
+    }
+
+    Result<std::vector<RolloutEvent>> rollout_history(std::string_view domain) override {
+        auto s = Stmt::prepare(db_.get(),
+                               "SELECT id, domain, at, actor, action, from_step, to_step, old_record, new_record, "
+                               "reason, evidence FROM rollout_history WHERE domain = ?1 ORDER BY id");
+        if (!s) return std::unexpected(s.error());
+        s->text(1, domain);
+        std::vector<RolloutEvent> out;
+        for (;;) {
+            auto row = s->step("reading the rollout history");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(RolloutEvent{.id = s->col_int(0),
+                                       .domain = s->col_text(1),
+                                       .at = seconds_at(s->col_int(2)),
+                                       .actor = s->col_text(3),
+                                       .action = s->col_text(4),
+                                       .from_step = s->col_text(5),
+                                       .to_step = s->col_text(6),
+                                       .old_record = s->col_text(7),
+                                       .new_record = s->col_text(8),
+                                       .reason = s->col_text(9),
+                                       .evidence = s->col_text(10)});
+        }
+        return out;
     }
 
     Result<void> replay_aggregates(const ReportQuery& q, ReplaySink& sink) override {

@@ -752,7 +752,8 @@ TEST_F(RollupTest, Migration3FillsTheRollupsFromReportsAlreadyStored) {
     // Back to the version-2 schema with its data, as an older Rampart left it.
     raw_sql(
         "DROP TABLE source_days; DROP TABLE selector_days; DROP TABLE source_identities; "
-        "DROP TABLE provider_networks; DELETE FROM schema_migrations WHERE version >= 3;");
+        "DROP TABLE provider_networks; DROP TABLE rollout_domains; DROP TABLE rollout_history; "
+        "DELETE FROM schema_migrations WHERE version >= 3;");
     open();
     EXPECT_EQ(count_rows("schema_migrations"), sqlite_schema_version());
 
@@ -795,7 +796,8 @@ TEST_F(RollupTest, AFailedBackfillLeavesTheDatabaseAtVersion2) {
     store_report(header("google.com", "g1", "acme.example"), {record("192.0.2.1", 10)});
     raw_sql(
         "DROP TABLE source_days; DROP TABLE selector_days; DROP TABLE source_identities; "
-        "DROP TABLE provider_networks; DELETE FROM schema_migrations WHERE version >= 3; "
+        "DROP TABLE provider_networks; DROP TABLE rollout_domains; DROP TABLE rollout_history; "
+        "DELETE FROM schema_migrations WHERE version >= 3; "
         "UPDATE auth_results SET result = 'bogus';");
     auto reopened = open_sqlite(path_);
     ASSERT_FALSE(reopened);
