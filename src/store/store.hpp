@@ -154,6 +154,11 @@ struct SourceFacts {
     }
 };
 
+/// The facts of one record (everything but the message count and the days): the From domain
+/// (the policy domain when a reporter left it empty), the MAIL FROM domain, the SPF result that
+/// DMARC aligns (mfrom first), the DKIM results sorted, the overrides, arc=pass in a comment.
+[[nodiscard]] SourceFacts facts_of(const report::Record& record, std::string_view policy_domain);
+
 struct FactsQuery {
     std::optional<std::string> domain;     // policy domain OR header_from equal to it
     std::optional<std::string> source_ip;  // canonical text
