@@ -7,10 +7,15 @@ build_pkgs=(cmake ninja-build g++ pkg-config libexpat1-dev zlib1g-dev libarchive
             libgmime-3.0-dev libsqlite3-dev libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev
             libcurl4-openssl-dev libtomlplusplus-dev libc-ares-dev libpsl-dev publicsuffix
 )
+# DKIM peers for tests/integration/dkim_interop_test.cpp: OpenDKIM (libopendkim-dev, driven
+# in-process; opendkim-tools for opendkim-testmsg) and dkimpy (python3-dkim, with python3-nacl for
+# Ed25519 and python3-dnspython to ask the test's Knot server).
 test_pkgs=(libgtest-dev libgmock-dev python3 sqlite3 procps dovecot-imapd openssl knot knot-dnsutils
-           libyaml-cpp-dev)
+           libyaml-cpp-dev libopendkim-dev opendkim-tools python3-dkim python3-nacl python3-dnspython)
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
-bench_pkgs=(python3 time libbenchmark-dev knot python3-spf libspf2-dev spfquery)
+# bench_dkim compares Rampart with libopendkim in-process and with dkimpy (see bench/README.md).
+bench_pkgs=(python3 time libbenchmark-dev knot python3-spf libspf2-dev spfquery
+            libopendkim-dev python3-dkim python3-nacl python3-dnspython)
 
 want=("${build_pkgs[@]}")
 for kind in "$@"; do

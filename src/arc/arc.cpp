@@ -215,7 +215,11 @@ void Validator::start(const message::Header& header, dkim::BodyHasher& body) {
     }
     for (auto& set : sets_) {
         if (!set.parsed_signature) continue;
-        const auto& sig = *set.parsed_signature;
+        auto& sig = *set.parsed_signature;
+        // An AMS without c=: the ARC signers the ValiMail suite was made with (and that suite's
+        // expectations) take relaxed/relaxed, not DKIM's simple/simple.
+        const bool has_c = std::any_of(sig.tags.begin(), sig.tags.end(), [](const dkim::Tag& t) { return t.name == "c"; });
+        if (!has_c) sig.header_canon = sig.body_canon = dkim::Canonicalization::relaxed;
         set.body_request = body.request(sig.body_canon, dkim::hash_of(sig.algorithm), sig.body_length);
     }
 }

@@ -95,12 +95,17 @@ struct SealOptions {
     std::vector<std::string> headers;  // AMS h=; empty = dkim's default set
     dkim::Canonicalization header_canon = dkim::Canonicalization::relaxed;
     dkim::Canonicalization body_canon = dkim::Canonicalization::relaxed;
+    /// The chain's status as validated when the message arrived. An intermediary that changes
+    /// the message (a list adding a footer) validates first, changes, then seals: without this,
+    /// seal() validates the message it is given.
+    std::optional<ChainStatus> arrived_chain;
 };
 
 /// Seals a message: validates the existing chain (keys from `keys`), then returns the three new
 /// fields, AS first then AMS then AAR (each "Name: value" without final CRLF), to put on top
-/// of the header. A chain that already failed gets cv=fail; a message with 50 sets is refused
-/// (Errc::limit).
+/// of the header. A chain that failed on arrival gets cv=fail; one whose newest seal already
+/// says cv=fail gets no new set (`fields` empty); a message with 50 sets is refused
+/// (Errc::limit_exceeded).
 struct Sealed {
     std::vector<std::string> fields;
     ChainStatus chain_validation = ChainStatus::none;  // the cv= written

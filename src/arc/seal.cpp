@@ -38,7 +38,7 @@ std::string base64(std::span<const std::uint8_t> bytes) {
 }
 
 /// "Name: tag=value; tag=value" folded: a line break (CRLF TAB) before a tag that would pass
-/// the width, and inside long b=/bh= values. Relaxed canonicalization turns each break back
+/// the width, and inside a long b= value. Relaxed canonicalization turns each break back
 /// into the one space the unfolded layout has, or into nothing inside a base64 value.
 std::string fold(std::string_view name, const std::vector<std::pair<std::string, std::string>>& tags) {
     std::string out = fmt::format("{}:", name);
@@ -46,7 +46,9 @@ std::string fold(std::string_view name, const std::vector<std::pair<std::string,
     for (std::size_t i = 0; i < tags.size(); ++i) {
         const auto& [tag, value] = tags[i];
         const std::string piece = fmt::format("{}={}{}", tag, value, i + 1 < tags.size() ? ";" : "");
-        const bool breakable = tag == "b" || tag == "bh";
+        // Only b= is broken inside: it is emptied before hashing, while a fold inside any other
+        // value (bh= too) becomes a space that the signed text did not have.
+        const bool breakable = tag == "b";
         if (column + 1 + piece.size() <= fold_width || (!breakable && column < 10)) {
             out += ' ';
             out += piece;
@@ -59,7 +61,7 @@ std::string fold(std::string_view name, const std::vector<std::pair<std::string,
             column = 8 + piece.size();
             continue;
         }
-        // A base64 value may take folding whitespace anywhere (RFC 6376 §3.5 b= and bh=); never
+        // A base64 value may take folding whitespace anywhere (RFC 6376 §3.5 b=); never
         // right after "=" or right before ";", where it would not be part of the value.
         const std::string head = tag + "=";
         if (column + 1 + head.size() + 1 > fold_width) {
@@ -123,10 +125,15 @@ Result<Sealed> seal(const message::Message& message, const dkim::PrivateKey& key
     const Validation chain = validate(message, keys, validate_options);
     if (chain.instances >= max_instances)
         return fail(Errc::limit_exceeded, fmt::format("the message already has {} ARC sets", chain.instances));
+    // A chain whose newest seal already says cv=fail cannot be repaired: no set is added
+    // (RFC 8617 §5.1.2; the ARC test suite's "no_additional_sig").
+    if (!chain.sets.empty() && chain.sets.back().chain_validation == "fail")
+        return Sealed{.fields = {}, .chain_validation = ChainStatus::fail};
     const int instance = chain.instances + 1;
+    const ChainStatus arrived = options.arrived_chain.value_or(chain.status);
     const ChainStatus cv = chain.instances == 0 ? ChainStatus::none
-                           : chain.status == ChainStatus::pass ? ChainStatus::pass
-                                                               : ChainStatus::fail;
+                           : arrived == ChainStatus::pass ? ChainStatus::pass
+                                                          : ChainStatus::fail;
     const dkim::Algorithm algorithm = algorithm_for(key);
     const std::string timestamp = options.timestamp
         ? fmt::format("{}", options.timestamp->time_since_epoch().count())

@@ -12,9 +12,11 @@
 #include "cli/fetch.hpp"
 #include "cli/options.hpp"
 #include "cli/render.hpp"
+#include "cli/rollout.hpp"
 #include "cli/senders.hpp"
 #include "cli/setup.hpp"
 #include "cli/spf.hpp"
+#include "cli/verify.hpp"
 #include "mail/mail.hpp"
 #include "service/service.hpp"
 
@@ -172,6 +174,9 @@ int run(int argc, char** argv, const Environment& env) {
     SpfArgs spf;
     auto* spf_cmd = add_spf_command(app, spf);
 
+    VerifyArgs verify;
+    auto* verify_cmd = add_verify_command(app, verify);
+
     SendersArgs senders;
     auto* senders_cmd = add_senders_command(app, senders);
 
@@ -186,6 +191,9 @@ int run(int argc, char** argv, const Environment& env) {
 
     DigestArgs digest;
     auto* digest_cmd = add_digest_command(app, digest);
+
+    RolloutArgs rollout_args;
+    const RolloutCommands rollout_cmds = add_rollout_commands(app, rollout_args);
 
     try {
         app.parse(argc, argv);
@@ -203,11 +211,13 @@ int run(int argc, char** argv, const Environment& env) {
     if (*check_cmd) return run_check(check, env);
     if (*setup_cmd) return run_setup(setup, env);
     if (*spf_cmd) return run_spf(spf, env);
+    if (*verify_cmd) return run_verify(verify, env);
     if (*senders_cmd) return run_senders(senders, env);
     if (*sources_cmd) return run_sources(sources, env);
     if (*config_check_cmd) return run_config_check(config_check, env);
     if (*export_cmd) return run_export(export_args, env);
     if (*digest_cmd) return run_digest(digest, env);
+    if (int code = run_rollout(rollout_cmds, rollout_args, env); code >= 0) return code;
     return exit_usage;
 }
 

@@ -37,3 +37,66 @@ struct KeyInfo {
     std::span<const std::uint8_t> spki);
 
 }  // namespace rampart::dkim::crypto
+
+namespace rampart::dkim::crypto {
+
+/// A running message digest (OpenSSL EVP_MD_CTX): the body hashes are computed as the body
+/// streams past, without holding it.
+class Hash {
+public:
+    explicit Hash(HashAlgorithm algorithm);
+    ~Hash();
+    Hash(Hash&& other) noexcept;
+    Hash& operator=(Hash&& other) noexcept;
+    Hash(const Hash&) = delete;
+    Hash& operator=(const Hash&) = delete;
+
+    void update(std::string_view data);
+    /// The digest; the object is spent afterwards.
+    [[nodiscard]] std::vector<std::uint8_t> finish();
+
+private:
+    void* context_ = nullptr;  // EVP_MD_CTX*
+};
+
+/// The digest of `data` in one call.
+[[nodiscard]] std::vector<std::uint8_t> digest(HashAlgorithm algorithm, std::string_view data);
+
+/// A public key loaded once for verifying (RSA from SPKI or PKCS#1 DER, Ed25519 from the raw 32
+/// octets), so a message with several signatures by one key parses it once.
+class VerifyKey {
+public:
+    /// nullopt (with the reason in `problem`) when the bytes are not a key of that type.
+    [[nodiscard]] static std::optional<VerifyKey> load(KeyType type,
+                                                       std::span<const std::uint8_t> bytes,
+                                                       std::string& problem);
+    ~VerifyKey();
+    VerifyKey(VerifyKey&& other) noexcept;
+    VerifyKey& operator=(VerifyKey&& other) noexcept;
+    VerifyKey(const VerifyKey&) = delete;
+    VerifyKey& operator=(const VerifyKey&) = delete;
+
+    /// Errc::malformed when the algorithm does not fit the key; false when the signature does
+    /// not verify.
+    [[nodiscard]] Result<bool> verify(Algorithm algorithm, std::string_view data,
+                                      std::span<const std::uint8_t> signature) const;
+
+private:
+    VerifyKey(void* key, KeyType type) noexcept : key_(key), type_(type) {}
+    void* key_ = nullptr;  // EVP_PKEY*
+    KeyType type_ = KeyType::unknown;
+};
+
+// Private keys, as PrivateKey holds them (an EVP_PKEY* behind a void*).
+[[nodiscard]] Result<void*> read_private_pem(std::string_view pem);
+[[nodiscard]] Result<void*> ed25519_private_from_seed(std::span<const std::uint8_t> seed);
+void free_private(void* key) noexcept;
+[[nodiscard]] KeyType private_type(const void* key) noexcept;
+[[nodiscard]] unsigned private_bits(const void* key) noexcept;
+/// RSA: SubjectPublicKeyInfo DER; Ed25519: the raw 32 octets.
+[[nodiscard]] std::vector<std::uint8_t> public_of(const void* key);
+/// RSA PKCS#1 v1.5 with SHA-256 over `data`, or PureEdDSA over SHA-256(data) (RFC 8463 §3).
+[[nodiscard]] Result<std::vector<std::uint8_t>> sign(const void* key, Algorithm algorithm,
+                                                     std::string_view data);
+
+}  // namespace rampart::dkim::crypto

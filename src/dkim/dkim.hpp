@@ -247,6 +247,13 @@ private:
     dns::Resolver& resolver_;
 };
 
+/// The look-up result for the TXT texts (strings joined) found at `name`: the first text that
+/// parses as a key record is used; texts that are plainly not keys (neither "v=DKIM1" first nor
+/// a "p=") are skipped. no_key, with the first parse error as the reason and its text in
+/// record_text, when none parses. For DnsKeyFetcher and for in-memory fetchers in tests.
+[[nodiscard]] KeyLookup key_lookup_from_records(std::string_view name,
+                                                std::span<const std::string> texts);
+
 /// A private key for signing, held by OpenSSL. Never printed; moving is cheap.
 class PrivateKey {
 public:
@@ -290,6 +297,10 @@ private:
 
 // ---------------------------------------------------------------------------------------------
 // Verification (RFC 6376 §6)
+
+namespace crypto {
+class VerifyKey;  // a public key loaded once per (s, d) (dkim/crypto.hpp)
+}
 
 /// Result names of RFC 8601 §2.7.1.
 enum class Outcome : std::uint8_t { none, pass, fail, policy, neutral, temperror, permerror };
@@ -350,7 +361,10 @@ private:
         std::optional<Signature> signature;
         std::string parse_error;
         std::size_t body_request = 0;
+        bool over_limit = false;  // past max_signatures: not parsed, not checked
     };
+    void check_hashes(SignatureResult& result, const Pending& pending, const BodyHasher& body,
+                      const crypto::VerifyKey& key) const;
     KeyFetcher& keys_;
     VerifyOptions options_;
     const message::Header* header_ = nullptr;

@@ -1,5 +1,7 @@
 // DKIM key records (RFC 6376 §3.6.1) on the tag-list syntax of §3.2, with the key-strength rules
 // of RFC 8301 §3.2 and the Ed25519 key form of RFC 8463 §4.2.
+#include "dkim/dkim.hpp"
+
 #include <algorithm>
 #include <set>
 

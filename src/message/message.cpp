@@ -68,8 +68,35 @@ std::size_t Header::count(std::string_view name) const noexcept {
 // ---------------------------------------------------------------------------------------------
 // Reader
 
-Reader::Reader(ByteSource& source, Limits limits) : source_(source), limits_(limits) {
+namespace {
+
+// One reader after another on the same thread (a verifier, a benchmark, a mailbox) reuses the
+// buffers of the last one: allocating and freeing them per message made glibc hand the memory
+// back to the kernel each time, which cost more than reading the message.
+constexpr std::size_t max_kept_capacity = 1024 * 1024;
+thread_local std::string spare_buffer;
+thread_local std::string spare_chunk;
+
+std::string take_spare(std::string& spare) {
+    std::string out = std::move(spare);
+    out.clear();
+    return out;
+}
+
+void keep_spare(std::string& spare, std::string&& buffer) {
+    if (buffer.capacity() <= max_kept_capacity && buffer.capacity() > spare.capacity()) spare = std::move(buffer);
+}
+
+}  // namespace
+
+Reader::Reader(ByteSource& source, Limits limits)
+    : source_(source), limits_(limits), buffer_(take_spare(spare_buffer)), chunk_(take_spare(spare_chunk)) {
     if (limits_.body_chunk_bytes == 0) limits_.body_chunk_bytes = read_size;
+}
+
+Reader::~Reader() {
+    keep_spare(spare_buffer, std::move(buffer_));
+    keep_spare(spare_chunk, std::move(chunk_));
 }
 
 Result<bool> Reader::fill() {
@@ -79,13 +106,13 @@ Result<bool> Reader::fill() {
         start_ = 0;
     }
     const std::size_t old_size = buffer_.size();
-    buffer_.resize(old_size + read_size);
-    auto got = source_.read(std::as_writable_bytes(std::span(buffer_.data() + old_size, read_size)));
-    if (!got) {
-        buffer_.resize(old_size);
-        return std::unexpected(got.error());
-    }
-    buffer_.resize(old_size + *got);
+    Result<std::size_t> got = std::size_t{0};
+    // No zero-fill of the space the read overwrites anyway.
+    buffer_.resize_and_overwrite(old_size + read_size, [&](char* data, std::size_t) {
+        got = source_.read(std::as_writable_bytes(std::span(data + old_size, read_size)));
+        return old_size + (got ? *got : 0);
+    });
+    if (!got) return std::unexpected(got.error());
     if (*got == 0) eof_ = true;
     return *got > 0;
 }

@@ -66,6 +66,7 @@ public:
     explicit Reader(ByteSource& source, Limits limits = {});
     Reader(const Reader&) = delete;
     Reader& operator=(const Reader&) = delete;
+    ~Reader();
 
     /// Reads the header up to and including the empty line that ends it. Call once, first.
     [[nodiscard]] Result<Header> header();

@@ -67,10 +67,14 @@ Result<Analysis> analyse_domain(store::Store& store, dns::Resolver* resolver,
     input.catalogue = &catalogue::builtin();
     std::vector<std::string> notes;
 
-    store::FactsQuery query{.domain = input.domain, .since = request.since, .until = request.until};
-    auto facts = store.source_facts(query);
-    if (!facts) return std::unexpected(store_error(std::move(facts.error())));
-    input.facts = std::move(*facts);
+    if (request.facts) {
+        input.facts = *request.facts;
+    } else {
+        store::FactsQuery query{.domain = input.domain, .since = request.since, .until = request.until};
+        auto facts = store.source_facts(query);
+        if (!facts) return std::unexpected(store_error(std::move(facts.error())));
+        input.facts = std::move(*facts);
+    }
     auto selectors = store.selectors_seen(input.domain, request.since);
     if (!selectors) return std::unexpected(store_error(std::move(selectors.error())));
     input.selectors = std::move(*selectors);

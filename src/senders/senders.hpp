@@ -168,6 +168,9 @@ struct AnalyseRequest {
     Timestamp since{}, until{};
     const config::Config* config = nullptr;  // the inventory; null: none declared
     bool audit_keys = true;                  // look up the DKIM keys of selectors seen
+    /// The rows to classify instead of the store's roll-up for the window: the rollout passes
+    /// only the rows of reports that show a step's record.
+    std::optional<std::vector<store::SourceFacts>> facts;
 };
 
 /// Reads the store, identifies sources (DNS through `resolver` when given), classifies.

@@ -5,6 +5,8 @@
 // Driver rules, as the suite's README and the Mail::DKIM driver read them:
 //   - a message is the YAML literal with its trailing line ends removed, then CRLF line ends;
 //   - txt-records are the keys, their lines one character-string each;
+//   - the YAML repeats four test names inside one scenario (yaml-cpp keeps both entries, a
+//     Python dict only the last): 175 entries, 171 distinct names; every entry is run;
 //   - expected cv "None" / "Pass" / "Fail"; three tests carry an empty cv: they are the chains
 //     whose seal says cv=fail ("cv_fail_i1_as_cv_fail" and the two i=2 variants), which RFC 8617
 //     §5.2 step 2 makes "fail" — that is what is expected of them here;
@@ -115,7 +117,7 @@ TEST(ArcSuite, ValidationSuite) {
         }
     }
     std::cout << fmt::format("arc validation suite: {}/{}\n", passed, total);
-    EXPECT_EQ(total, 171);
+    EXPECT_EQ(total, 175);
 }
 
 /// "a=x; b=y" with every whitespace run gone and the tags sorted (the suite's comparison).
@@ -182,6 +184,12 @@ TEST(ArcSuite, SigningSuite) {
             }
             auto sealed = arc::seal(*parsed, *key, options, keys, arc::ValidateOptions{.dkim = suite_time()});
             ASSERT_TRUE(sealed) << name << ": " << sealed.error().reason;
+            if (rampart::trim(test["AS"].as<std::string>("")).empty()) {
+                // "if a chain is failing, don't add another set"
+                EXPECT_TRUE(sealed->fields.empty()) << name;
+                if (sealed->fields.empty()) ++passed;
+                continue;
+            }
             ASSERT_EQ(sealed->fields.size(), 3U);
             bool ok = true;
             auto compare = [&](std::string_view what, const std::string& ours, const std::string& theirs, bool drop_b) {

@@ -141,14 +141,26 @@ TEST_F(ArcChain, TwoHopsPassAndOldestPassSeesAModifiedBody) {
     EXPECT_EQ(clean.instances, 2);
     EXPECT_EQ(clean.oldest_pass, 0) << "every AMS still verifies";
 
-    // The list rewrites the body after the first hop sealed; the second hop seals what it got.
+    // The list validates the chain on arrival, adds a footer, then seals what it sends on.
+    const auto arrived = validate(first, keys);
+    ASSERT_EQ(arrived.status, ChainStatus::pass) << arrived.reason;
     message::Message changed = first;
     changed.body = "[list footer added]\r\nHello list.\r\n";
-    auto resealed = seal_with(changed, rsa, hop("forwarder.example", "arc2", "arc=pass"), ChainStatus::pass);
+    SealOptions after_footer = hop("forwarder.example", "arc2", "arc=pass");
+    after_footer.arrived_chain = arrived.status;
+    auto resealed = seal_with(changed, rsa, after_footer, ChainStatus::pass);
     auto result = validate(resealed, keys);
     EXPECT_EQ(result.status, ChainStatus::pass) << result.reason;
     EXPECT_EQ(result.oldest_pass, 2) << "AMS(1) no longer verifies";
     EXPECT_EQ(result.sets[0].message_signature, dkim::Outcome::fail);
+}
+
+TEST_F(ArcChain, SealingAChangedMessageWithoutItsArrivalStatusWritesCvFail) {
+    auto first = seal_with(parse(original), rsa, hop("lists.example", "arc1", "dkim=pass"), ChainStatus::none);
+    message::Message changed = first;
+    changed.body = "[footer]\r\n";
+    auto sealed = seal_with(changed, rsa, hop("forwarder.example", "arc2", "arc=pass"), ChainStatus::fail);
+    EXPECT_EQ(validate(sealed, keys).status, ChainStatus::fail);
 }
 
 TEST_F(ArcChain, Ed25519SealsValidate) {

@@ -1,0 +1,239 @@
+// The daily tick: for each domain, see whether its pending record went live, publish what is
+// still unpublished, judge the step, and act on the decision.
+#include "autopilot/autopilot.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+#include "autopilot/internal.hpp"
+
+namespace rampart::autopilot {
+
+namespace {
+
+using detail::Domain;
+
+std::string evidence_json(const rollout::Evidence& e, const rollout::Decision& decision) {
+    nlohmann::json gates = nlohmann::json::array();
+    for (const auto& g : decision.gates) gates.push_back({{"gate", g.gate}, {"passed", g.passed}, {"detail", g.detail}});
+    nlohmann::json unknown = nlohmann::json::array();
+    for (const auto& u : e.unknown_sources) unknown.push_back({{"name", u.name}, {"messages", u.messages}});
+    return nlohmann::json{{"days_in_step", e.days_in_step},
+                          {"reports", e.reports},
+                          {"reporters", e.reporters},
+                          {"legitimate_messages", e.legitimate_messages},
+                          {"legitimate_failing", e.legitimate_failing},
+                          {"unknown_sources", unknown},
+                          {"dkim_broken", e.dkim_broken},
+                          {"audit_errors", e.audit_errors},
+                          {"gates", gates}}
+        .dump();
+}
+
+/// Was `record` already handed to the publisher (so it is not published twice)?
+Result<bool> already_published(store::Store& store, std::string_view domain, std::string_view record) {
+    auto history = store.rollout_history(domain);
+    if (!history) return std::unexpected(history.error());
+    for (auto it = history->rbegin(); it != history->rend(); ++it) {
+        if (it->new_record != record) return false;  // the record changed after the last publication
+        if (it->action == "publish") return true;
+    }
+    return false;
+}
+
+void tell(Context& context, AdvanceResult& result, Notice notice) {
+    if (!context.notify) return;
+    notice.client = result.client;
+    notice.domain = result.domain;
+    notice.at = context.now;
+    if (auto sent = context.notify(notice); !sent) {
+        result.notes.push_back(fmt::format("the {} notice could not be sent: {}", notice.event, sent.error().reason));
+    } else {
+        result.notes.push_back(fmt::format("{} notice sent", notice.event));
+    }
+}
+
+/// Hands the domain's record to its publisher once; records the outcome in the history.
+Result<void> publish_pending(Context& context, Domain& d, AdvanceResult& result) {
+    if (context.publisher == nullptr) return {};
+    auto done = already_published(context.store, d.state.domain, d.state.record);
+    if (!done) return std::unexpected(done.error());
+    if (*done) return {};
+    publish::Change change{.domain = d.state.domain,
+                           .name = fmt::format("_dmarc.{}", d.state.domain),
+                           .old_record = d.state.previous_record,
+                           .new_record = d.state.record,
+                           .client = d.state.client,
+                           .reason = d.state.reason,
+                           .at = context.now};
+    auto outcome = context.publisher->publish(change);
+    if (!outcome) {
+        result.notes.push_back(fmt::format("publishing failed: {}", outcome.error().reason));
+        return {};
+    }
+    result.published = *outcome;
+    d.state.updated_at = context.now;
+    return detail::save(context, d.state, "publish", d.state.step, d.state.step, d.state.previous_record,
+                        d.state.record,
+                        fmt::format("{} by the {} publisher: {}", publish::to_string(outcome->status),
+                                    context.publisher->kind(), outcome->detail));
+}
+
+/// A pending record: live yet? Then the step begins now.
+Result<bool> check_live(Context& context, Domain& d, AdvanceResult& result, bool dry_run) {
+    if (context.resolver == nullptr) {
+        result.notes.push_back("offline: whether the record is live was not checked");
+        return false;
+    }
+    const auto live = publish::live_record(*context.resolver, d.state.domain);
+    if (live.status != publish::Live::Status::one || !publish::same_record(live.record, d.state.record)) {
+        result.notes.push_back(live.status == publish::Live::Status::one
+                                   ? fmt::format("live now: {}", live.record)
+                                   : live.detail);
+        return false;
+    }
+    result.went_live = true;
+    d.state.entered_at = context.now;
+    d.state.updated_at = context.now;
+    d.state.reason = fmt::format("The record of {} is live since {}.",
+                                 rollout::describe(d.rollout.plan.steps[*d.step].shape), format_day(context.now));
+    if (dry_run) return true;
+    if (auto saved = detail::save(context, d.state, "live", d.state.step, d.state.step, d.state.previous_record,
+                                  d.state.record, d.state.reason);
+        !saved)
+        return std::unexpected(saved.error());
+    return true;
+}
+
+Result<void> move(Context& context, Domain& d, const rollout::Decision& decision, const rollout::Evidence& e,
+                  AdvanceResult& result) {
+    const auto& plan = d.rollout.plan;
+    auto record = detail::record_for(d, decision.next_step);
+    if (!record) return std::unexpected(record.error());
+    const std::string from = d.state.step;
+    result.old_record = d.state.record;
+    result.new_record = *record;
+    d.state.previous_record = d.state.record;
+    d.state.record = *record;
+    d.state.step = plan.steps[decision.next_step].name;
+    d.state.entered_at.reset();
+    d.state.decided_at = context.now;
+    d.state.updated_at = context.now;
+    d.state.reason = decision.reason;
+    d.state.state = decision.action == rollout::Action::roll_back ? "rolled_back" : "advancing";
+    d.step = decision.next_step;
+    result.step = d.state.step;
+    const std::string action(rollout::to_string(decision.action));
+    if (auto saved = detail::save(context, d.state, action, from, d.state.step, result.old_record, *record,
+                                  decision.reason, evidence_json(e, decision));
+        !saved)
+        return saved;
+    return publish_pending(context, d, result);
+}
+
+AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run) {
+    AdvanceResult result{.domain = name};
+    auto fail_with = [&](const Error& error) {
+        result.decision.action = rollout::Action::hold;
+        result.decision.reason = error.reason;
+        result.notes.push_back(error.describe());
+        return result;
+    };
+    auto loaded = detail::load(context, name, dry_run);
+    if (!loaded) return fail_with(loaded.error());
+    Domain& d = *loaded;
+    result.client = d.state.client;
+    result.step = d.state.step;
+    if (!d.step) {
+        const auto status = detail::to_status(d);
+        result.decision.action = rollout::Action::hold;
+        result.decision.reason = status.reason;
+        return result;
+    }
+    result.decision.step = result.decision.next_step = *d.step;
+
+    if (!d.state.entered_at) {
+        auto live = check_live(context, d, result, dry_run);
+        if (!live) return fail_with(live.error());
+        if (!*live) {
+            if (!dry_run) {
+                if (auto published = publish_pending(context, d, result); !published) return fail_with(published.error());
+            }
+            result.decision.action = rollout::Action::wait;
+            result.decision.reason = fmt::format("Waiting for _dmarc.{} to show the record of {}.", d.state.domain,
+                                                 rollout::describe(d.rollout.plan.steps[*d.step].shape));
+            return result;
+        }
+    }
+
+    auto gathered = detail::gather(context, d);
+    if (!gathered) return fail_with(gathered.error());
+    const rollout::Decision decision = rollout::decide(d.rollout.plan, *d.step, gathered->evidence);
+    result.decision = decision;
+    if (dry_run) return result;
+
+    const auto& plan = d.rollout.plan;
+    switch (decision.action) {
+        case rollout::Action::advance:
+        case rollout::Action::roll_back: {
+            const bool rollback = decision.action == rollout::Action::roll_back;
+            if (auto moved = move(context, d, decision, gathered->evidence, result); !moved) return fail_with(moved.error());
+            const auto& entered_step = plan.steps[decision.next_step];
+            if (rollback || entered_step.milestone) {
+                tell(context, result, Notice{.event = rollback ? "rollback" : "milestone", .step = entered_step.name,
+                                             .old_record = result.old_record, .new_record = result.new_record,
+                                             .reason = decision.reason});
+            }
+            return result;
+        }
+        case rollout::Action::hold:
+        case rollout::Action::wait:
+        case rollout::Action::done: {
+            const std::string word = decision.action == rollout::Action::hold ? "holding"
+                                     : decision.action == rollout::Action::done
+                                         ? "done"
+                                         : detail::resting_state(plan, *d.step);
+            if (d.state.state == word && d.state.reason == decision.reason) return result;
+            const bool newly_held = word == "holding" && d.state.state != "holding";
+            d.state.state = word;
+            d.state.reason = decision.reason;
+            d.state.updated_at = context.now;
+            if (auto saved = detail::save(context, d.state, word == "holding" ? "hold" : "judge", d.state.step,
+                                          d.state.step, d.state.record, d.state.record, decision.reason,
+                                          evidence_json(gathered->evidence, decision));
+                !saved)
+                return fail_with(saved.error());
+            if (newly_held && !d.state.held) {
+                const bool unknown = std::any_of(decision.gates.begin(), decision.gates.end(), [](const auto& g) {
+                    return g.gate == "unknown_senders" && !g.passed;
+                });
+                tell(context, result, Notice{.event = unknown ? "new_unknown_sender" : "hold", .step = d.state.step,
+                                             .old_record = d.state.record, .new_record = d.state.record,
+                                             .reason = decision.reason});
+            }
+            return result;
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
+Result<std::vector<AdvanceResult>> advance(Context& context, const AdvanceOptions& options) {
+    std::vector<std::string> names;
+    if (options.domain) {
+        const std::string name = ascii_lower(*options.domain);
+        if (context.config.client_of(name) == nullptr)
+            return fail(Errc::not_found, fmt::format("no [[client]] lists the domain {}", printable(name)));
+        names.push_back(name);
+    } else {
+        names = context.config.domains();
+    }
+    std::vector<AdvanceResult> results;
+    results.reserve(names.size());
+    for (const auto& name : names) results.push_back(judge_one(context, name, options.dry_run));
+    return results;
+}
+
+}  // namespace rampart::autopilot
