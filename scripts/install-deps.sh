@@ -11,7 +11,8 @@ build_pkgs=(cmake ninja-build g++ pkg-config libexpat1-dev zlib1g-dev libarchive
 # in-process; opendkim-tools for opendkim-testmsg) and dkimpy (python3-dkim, with python3-nacl for
 # Ed25519 and python3-dnspython to ask the test's Knot server).
 test_pkgs=(libgtest-dev libgmock-dev python3 sqlite3 procps dovecot-imapd openssl knot knot-dnsutils
-           libyaml-cpp-dev libopendkim-dev opendkim-tools python3-dkim python3-nacl python3-dnspython)
+           libyaml-cpp-dev libopendkim-dev opendkim-tools python3-dkim python3-nacl python3-dnspython
+           python3-aiosmtpd)
 fuzz_pkgs=(clang-16 libclang-rt-16-dev)
 # bench_dkim compares Rampart with libopendkim in-process and with dkimpy (see bench/README.md).
 bench_pkgs=(python3 time libbenchmark-dev knot python3-spf libspf2-dev spfquery
