@@ -10,6 +10,7 @@
 
 #include "autopilot/autopilot.hpp"
 #include "cli/options.hpp"
+#include "notify/notify.hpp"
 #include "publish/publish.hpp"
 
 namespace rampart::cli {
@@ -81,14 +82,56 @@ std::optional<Opened> open_all(const RolloutArgs& args, const Environment& env, 
     return out;
 }
 
+std::optional<notify::Event> event_of(std::string_view name) {
+    for (auto e : {notify::Event::milestone, notify::Event::hold, notify::Event::rollback,
+                   notify::Event::new_unknown_sender, notify::Event::advance}) {
+        if (notify::to_string(e) == name) return e;
+    }
+    return std::nullopt;
+}
+
+/// Sends a notice to the client: by e-mail to its contacts through [notify.smtp], and to its
+/// webhook. Every channel is tried; the failures are reported together.
+Result<void> tell_client(const config::Config& config, const autopilot::Notice& notice, Timestamp now) {
+    const config::ClientConfig* client = config.client(notice.client);
+    if (client == nullptr) return {};
+    notify::Dispatcher dispatcher;
+    if (config.smtp && !client->contact.empty())
+        dispatcher.add("e-mail", std::make_unique<notify::SmtpChannel>(*config.smtp, [now] { return now; }),
+                       client->contact);
+    if (client->webhook) dispatcher.add("webhook", std::make_unique<notify::WebhookChannel>(*client->webhook));
+    if (dispatcher.size() == 0) return {};
+    notify::Notification n{.event = event_of(notice.event).value_or(notify::Event::advance),
+                           .client = notice.client,
+                           .domain = notice.domain,
+                           .old_record = notice.old_record,
+                           .new_record = notice.new_record,
+                           .step = notice.step,
+                           .reason = notice.reason,
+                           .at = notice.at,
+                           .details = notice.details};
+    std::string failures;
+    for (const auto& delivery : dispatcher.send(n)) {
+        if (!delivery.outcome)
+            failures += fmt::format("{}{}: {}", failures.empty() ? "" : "; ", delivery.channel,
+                                    delivery.outcome.error().reason);
+    }
+    if (!failures.empty()) return fail(Errc::io, failures);
+    return {};
+}
+
 autopilot::Context context_of(Opened& o) {
+    const config::Config* config = &o.config;
+    const Timestamp now = o.now;
     return autopilot::Context{.config = o.config,
                               .store = *o.store,
                               .resolver = o.resolver.get(),
                               .publisher = o.publisher.get(),
                               .now = o.now,
                               .actor = "rampart",
-                              .notify = {}};
+                              .notify = [config, now](const autopilot::Notice& notice) {
+                                  return tell_client(*config, notice, now);
+                              }};
 }
 
 ordered_json or_null(const std::optional<std::string>& v) { return v ? ordered_json(*v) : ordered_json(); }

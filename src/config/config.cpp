@@ -254,6 +254,18 @@ public:
                 auto v = detail::report_uris(*this, node, name);
                 if (!v) return std::unexpected(std::move(v.error()));
                 (name == "rua" ? c.rua : c.ruf) = std::move(*v);
+            } else if (name == "webhook") {
+                auto v = string(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                if (!v->starts_with("https://") && !v->starts_with("http://"))
+                    return error(node.source(), "webhook must be an http:// or https:// URL");
+                if (!c.webhook) c.webhook.emplace();
+                c.webhook->url = std::move(*v);
+            } else if (name == "webhook_token_file") {
+                auto v = path(node, name);
+                if (!v) return std::unexpected(std::move(v.error()));
+                if (!c.webhook) c.webhook.emplace();
+                c.webhook->token_file = std::move(*v);
             } else if (name == "override") {
                 const auto* list = node.as_array();
                 if (list == nullptr || !list->is_array_of_tables())
@@ -273,12 +285,15 @@ public:
             } else {
                 return error(key.source(),
                              fmt::format("unknown key '{}' in [[client]] (known: name, contact, "
-                                         "domains, plan, target, rua, ruf, [[client.sender]], "
-                                         "[[client.override]])",
+                                         "domains, plan, target, rua, ruf, webhook, webhook_token_file, "
+                                         "[[client.sender]], [[client.override]])",
                                          printable(name)));
             }
         }
         if (!has_name) return error(table.source(), "this [[client]] has no name");
+        if (c.webhook && c.webhook->url.empty())
+            return error(table.source(), fmt::format("client '{}' has webhook_token_file but no webhook",
+                                                     printable(c.name)));
         // Senders after the name, so their errors can say whose they are.
         if (senders != nullptr) {
             for (const auto& item : *senders) {
@@ -348,6 +363,10 @@ public:
                     if (!m) return std::unexpected(std::move(m.error()));
                     c.mailboxes.push_back(std::move(*m));
                 }
+            } else if (name == "notify") {
+                auto n = detail::notify_section(*this, node);
+                if (!n) return std::unexpected(std::move(n.error()));
+                c.smtp = std::move(*n);
             } else if (name == "defaults") {
                 auto d = detail::defaults(*this, node);
                 if (!d) return std::unexpected(std::move(d.error()));
@@ -390,7 +409,7 @@ public:
                 }
             } else {
                 return error(key.source(),
-                             fmt::format("unknown key '{}' (known: dns, [dkim], [defaults], "
+                             fmt::format("unknown key '{}' (known: dns, [dkim], [defaults], [notify], "
                                          "[[mailbox]], [[client]], [[plan]])",
                                          printable(name)));
             }

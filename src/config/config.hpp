@@ -61,6 +61,15 @@
 //   pct = 10                            # or t = "y": the policy, in testing
 //   min_days = 7                        # optional, default 7 (typical_days 14)
 //
+//   [notify.smtp]                       # notices (milestones, holds, rollbacks) to each
+//   url = "smtp://mail.msp.example:587" # client's contact addresses; STARTTLS required
+//   from = "Rampart <rampart@msp.example>"
+//   username = "rampart"                # with password_file (mode 0600), never the password
+//   password_file = "secrets/smtp.pass"
+//   ca_file = "/etc/ssl/private-ca.pem" # optional; insecure = true turns checks off
+//   webhook = "https://hooks.acme.example/dmarc"   # [[client]] keys: a JSON POST per notice,
+//   webhook_token_file = "secrets/acme.token"       #   with an optional bearer token (0600)
+//
 //   dns = "192.0.2.53:53"               # optional: send every DNS query there (like --dns)
 //   [dkim]
 //   selectors = ["s202611", "google"]   # selectors `rampart check` audits besides its defaults
@@ -82,6 +91,7 @@
 #include <vector>
 
 #include "core/core.hpp"
+#include "notify/notify.hpp"
 #include "rollout/rollout.hpp"
 
 namespace rampart::config {
@@ -132,6 +142,7 @@ struct ClientConfig {
     std::optional<rollout::Target> target;
     std::optional<std::vector<std::string>> rua, ruf;  // absent: [defaults]
     std::vector<DomainOverride> overrides;
+    std::optional<notify::WebhookSettings> webhook;  // notices as JSON POSTs
     Location where;  // the [[client]] table
 };
 
@@ -161,6 +172,7 @@ struct Config {
     std::vector<ClientConfig> clients;
     Defaults defaults;
     std::vector<rollout::Plan> plans;  // custom plans, validated
+    std::optional<notify::SmtpSettings> smtp;  // [notify.smtp]
 
     /// The client that lists `domain`, or null.
     [[nodiscard]] const ClientConfig* client_of(std::string_view domain) const noexcept;

@@ -110,6 +110,8 @@ protected:
 [[nodiscard]] Result<rollout::Plan> plan(const TomlReader& r, const toml::table& table);
 [[nodiscard]] Result<Defaults> defaults(const TomlReader& r, const toml::node& node);
 [[nodiscard]] Result<DomainOverride> domain_override(const TomlReader& r, const toml::table& table);
+/// [notify] with its [notify.smtp] table.
+[[nodiscard]] Result<std::optional<notify::SmtpSettings>> notify_section(const TomlReader& r, const toml::node& node);
 /// Every plan a client, override or [defaults] names exists; overrides name the client's domains.
 [[nodiscard]] Result<void> check_rollout(const Config& config);
 

@@ -328,6 +328,58 @@ Result<DomainOverride> domain_override(const TomlReader& r, const toml::table& t
     return o;
 }
 
+Result<std::optional<notify::SmtpSettings>> notify_section(const TomlReader& r, const toml::node& node) {
+    const auto* table = node.as_table();
+    if (table == nullptr) return r.error(node.source(), "notify must be a table: write it as [notify.smtp]");
+    std::optional<notify::SmtpSettings> out;
+    for (const auto& [key, value] : *table) {
+        if (key.str() != "smtp")
+            return r.error(key.source(), fmt::format("unknown key '{}' in [notify] (known: [notify.smtp])",
+                                                     printable(key.str())));
+        const auto* smtp = value.as_table();
+        if (smtp == nullptr) return r.error(value.source(), "smtp must be a table: write it as [notify.smtp]");
+        notify::SmtpSettings settings;
+        bool has_url = false;
+        bool has_from = false;
+        for (const auto& [skey, svalue] : *smtp) {
+            const auto k = skey.str();
+            if (k == "url" || k == "from" || k == "username") {
+                auto v = r.string(svalue, k);
+                if (!v) return std::unexpected(v.error());
+                if (k == "url") {
+                    if (!v->starts_with("smtp://") && !v->starts_with("smtps://"))
+                        return r.error(svalue.source(), "url must start with smtp:// or smtps://");
+                    settings.url = std::move(*v);
+                    has_url = true;
+                } else if (k == "from") {
+                    settings.from = std::move(*v);
+                    has_from = true;
+                } else {
+                    settings.username = std::move(*v);
+                }
+            } else if (k == "password_file" || k == "ca_file") {
+                auto v = r.path(svalue, k);
+                if (!v) return std::unexpected(v.error());
+                (k == "password_file" ? settings.password_file : settings.ca_file) = std::move(*v);
+            } else if (k == "starttls" || k == "insecure") {
+                auto v = r.boolean(svalue, k);
+                if (!v) return std::unexpected(v.error());
+                (k == "starttls" ? settings.starttls : settings.insecure) = *v;
+            } else {
+                return r.error(skey.source(),
+                               fmt::format("unknown key '{}' in [notify.smtp] (known: url, from, username, "
+                                           "password_file, ca_file, starttls, insecure)",
+                                           printable(k)));
+            }
+        }
+        if (!has_url || !has_from) return r.error(value.source(), "[notify.smtp] needs url and from");
+        if (settings.username.has_value() != settings.password_file.has_value())
+            return r.error(value.source(), "[notify.smtp] needs username and password_file together");
+        out = std::move(settings);
+    }
+    return out;
+}
+
 Result<void> check_rollout(const Config& config) {
     auto unknown_plan = [&](std::string_view name, const Location& where, std::string_view whose) -> Result<void> {
         if (config.plan(name)) return {};

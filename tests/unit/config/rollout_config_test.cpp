@@ -162,5 +162,40 @@ TEST(RolloutConfig, MilestonesCanBeChosen) {
     EXPECT_EQ(c.plans[0].steps.size(), 16U) << "no [[plan.step]]: the base plan's steps";
 }
 
+TEST(NotifyConfig, ReadsSmtpAndClientWebhooks) {
+    auto c = parse_ok(R"([notify.smtp]
+url = "smtp://mail.msp.example:587"
+from = "Rampart <rampart@msp.example>"
+username = "rampart"
+password_file = "secrets/smtp.pass"
+
+[[client]]
+name = "acme"
+contact = ["it@acme.example"]
+domains = ["acme.example"]
+webhook = "https://hooks.acme.example/dmarc"
+webhook_token_file = "secrets/acme.token"
+)");
+    ASSERT_TRUE(c.smtp);
+    EXPECT_EQ(c.smtp->url, "smtp://mail.msp.example:587");
+    EXPECT_EQ(c.smtp->from, "Rampart <rampart@msp.example>");
+    EXPECT_EQ(c.smtp->password_file, std::filesystem::path("/etc/rampart/secrets/smtp.pass"));
+    EXPECT_TRUE(c.smtp->starttls);
+    ASSERT_EQ(c.clients.size(), 1U);
+    ASSERT_TRUE(c.clients[0].webhook);
+    EXPECT_EQ(c.clients[0].webhook->url, "https://hooks.acme.example/dmarc");
+    EXPECT_EQ(c.clients[0].webhook->token_file, std::filesystem::path("/etc/rampart/secrets/acme.token"));
+}
+
+TEST(NotifyConfig, RefusesIncompleteOrUnsafeSettings) {
+    expect_error("[notify.smtp]\nurl = \"http://mail.example\"\nfrom = \"a@b.example\"\n", 2, "smtp://");
+    expect_error("[notify.smtp]\nurl = \"smtp://mail.example\"\n", 1, "needs url and from");
+    expect_error("[notify.smtp]\nurl = \"smtp://mail.example\"\nfrom = \"a@b.example\"\nusername = \"u\"\n", 1,
+                 "username and password_file together");
+    expect_error("[notify.smtp]\nurl = \"smtp://mail.example\"\nfrom = \"a@b.example\"\npassword = \"x\"\n", 4,
+                 "unknown key 'password'");
+    expect_error("[[client]]\nname = \"a\"\ndomains = [\"a.example\"]\nwebhook = \"ftp://x\"\n", 4, "http");
+}
+
 }  // namespace
 }  // namespace rampart::config
