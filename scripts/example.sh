@@ -21,3 +21,9 @@ status=$?
 set -e
 # 0: every sender passes; 1: some need attention (the sample data has spoofers on purpose).
 if (( status > 1 )); then exit "$status"; fi
+echo
+# Where each configured domain stands in its rollout (enrolled at its plan's first step), and what
+# the daily tick would do (dry run, offline: nothing is changed or published).
+./build/apps/rampart/rampart status --db rampart.db --config examples/rampart.toml
+echo
+./build/apps/rampart/rampart advance --db rampart.db --config examples/rampart.toml --offline --dry-run

@@ -96,8 +96,9 @@ Result<bool> check_live(Context& context, Domain& d, AdvanceResult& result, bool
     result.went_live = true;
     d.state.entered_at = context.now;
     d.state.updated_at = context.now;
-    d.state.reason = fmt::format("The record of {} is live since {}.",
-                                 rollout::describe(d.rollout.plan.steps[*d.step].shape), format_day(context.now));
+    const auto& step = d.rollout.plan.steps[*d.step];
+    d.state.reason = fmt::format("The record of step {} ({}) is live since {}.", step.name,
+                                 rollout::describe(step.shape), format_day(context.now));
     if (dry_run) return true;
     if (auto saved = detail::save(context, d.state, "live", d.state.step, d.state.step, d.state.previous_record,
                                   d.state.record, d.state.reason);
@@ -161,8 +162,9 @@ AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run)
                 if (auto published = publish_pending(context, d, result); !published) return fail_with(published.error());
             }
             result.decision.action = rollout::Action::wait;
-            result.decision.reason = fmt::format("Waiting for _dmarc.{} to show the record of {}.", d.state.domain,
-                                                 rollout::describe(d.rollout.plan.steps[*d.step].shape));
+            const auto& step = d.rollout.plan.steps[*d.step];
+            result.decision.reason = fmt::format("Waiting for _dmarc.{} to show the record of step {} ({}).",
+                                                 d.state.domain, step.name, rollout::describe(step.shape));
             return result;
         }
     }

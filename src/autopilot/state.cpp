@@ -66,8 +66,9 @@ Result<Domain> load(Context& context, std::string_view name, bool dry_run) {
         .entered_at = std::nullopt,
         .decided_at = context.now,
         .state = resting_state(d.rollout.plan, 0),
-        .reason = fmt::format("Enrolled in plan \"{}\" at {}; the step begins when _dmarc.{} shows its record.",
-                              d.rollout.plan.name, rollout::describe(first.shape), d.rollout.domain),
+        .reason = fmt::format("Enrolled in plan \"{}\" at step {} ({}); the step begins when _dmarc.{} shows "
+                              "its record.",
+                              d.rollout.plan.name, first.name, rollout::describe(first.shape), d.rollout.domain),
         .held = false,
         .hold_reason = "",
         .updated_at = context.now,

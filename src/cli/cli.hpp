@@ -34,7 +34,14 @@
 //                                               exit 0 written, 2 usage, unknown client,
 //                                               config or database error
 //                                               (both: cli/export.hpp)
-//   (spf, check and setup also take --dns HOST[:PORT] and --config FILE; cli/<command>.hpp
+//   rampart verify [MESSAGE|-] [--ip IP --helo H --mail-from ADDR] [--authserv-id ID] [--json]
+//                                               exit 0 DMARC passes, 1 it does not (fail, none,
+//                                               temperror, permerror), 2 unusable input
+//                                               (cli/verify.hpp)
+//   rampart status [DOMAIN] | advance [--domain D] [--dry-run] [--offline] [--outbox DIR]
+//   rampart hold D --reason T | resume D | set D STEP --reason T | plan D | forecast D [--to S]
+//                                               the rollout (cli/rollout.hpp); all take --now
+//   (spf, check, setup and verify also take --dns HOST[:PORT] and --config FILE; cli/<command>.hpp
 //   has each one's JSON shape)
 // The database is --db, else $RAMPART_DB, else rampart.db in the working directory.
 // DNS goes to --dns, else $RAMPART_DNS, else `dns` in rampart.toml, else the system resolvers.
