@@ -133,6 +133,23 @@ Result<void> move(Context& context, Domain& d, const rollout::Decision& decision
     return publish_pending(context, d, result);
 }
 
+/// With a target date, a domain whose gates pass moves when the schedule plans it, not at the
+/// first moment it may: the time to the target is spent gathering evidence at every step, and a
+/// domain held earlier catches up (the schedule is laid out from today).
+rollout::Decision pace_to_target(Context& context, const Domain& d, rollout::Decision decision) {
+    if (decision.action != rollout::Action::advance || !d.rollout.target) return decision;
+    const auto today = std::chrono::floor<std::chrono::days>(context.now);
+    const auto entered = std::chrono::floor<std::chrono::days>(*d.state.entered_at);
+    const auto plan = rollout::schedule(d.rollout.plan, *d.step, entered, today, d.rollout.target);
+    if (!plan.feasible || plan.steps.size() < 2 || plan.steps[1].planned <= today) return decision;
+    decision.action = rollout::Action::wait;
+    decision.next_step = decision.step;
+    decision.reason = fmt::format("Every check passes; on schedule for {} by {}, the next step is planned for {}.",
+                                  dmarc::to_string(d.rollout.target->policy), format_day(d.rollout.target->by),
+                                  format_day(plan.steps[1].planned));
+    return decision;
+}
+
 AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run) {
     AdvanceResult result{.domain = name};
     auto fail_with = [&](const Error& error) {
@@ -171,7 +188,8 @@ AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run)
 
     auto gathered = detail::gather(context, d);
     if (!gathered) return fail_with(gathered.error());
-    const rollout::Decision decision = rollout::decide(d.rollout.plan, *d.step, gathered->evidence);
+    const rollout::Decision decision =
+        pace_to_target(context, d, rollout::decide(d.rollout.plan, *d.step, gathered->evidence));
     result.decision = decision;
     if (dry_run) return result;
 

@@ -90,13 +90,15 @@ Schedule schedule(const Plan& plan, std::size_t step, Day entered, Day today, co
             double room = 0;
             for (std::size_t i = step; i < last; ++i)
                 room += std::max(0, plan.steps[i].typical_days - plan.steps[i].min_days);
-            Day at = later(today, entered + days(plan.steps[step].min_days));
+            Day at = today;
             for (std::size_t i = step; i < last; ++i) {
                 const int extra_room = std::max(0, plan.steps[i].typical_days - plan.steps[i].min_days);
                 const double share = room > 0 ? slack * extra_room / room : 0.0;
                 const int extra = std::min(extra_room, static_cast<int>(std::floor(share)));
                 if (i == step) {
-                    at = at + days(extra);
+                    // The current step's planned end counts from when it was entered, so it
+                    // does not slide a day with every day that passes.
+                    at = later(today, entered + days(plan.steps[step].min_days + extra));
                 } else {
                     planned[i] = later(at, earliest[i]);
                     at = planned[i] + days(plan.steps[i].min_days + extra);

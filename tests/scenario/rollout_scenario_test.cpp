@@ -237,10 +237,11 @@ private:
     rollout::Day today_;
 };
 
-std::string client_config(const std::string& extra = "") {
+/// One client, one domain, its own servers declared; `defaults` adds keys to [defaults].
+std::string client_config(const std::string& defaults = "") {
     return R"([defaults]
 rua = ["mailto:dmarc@acme.example"]
-
+)" + defaults + R"(
 [[client]]
 name = "acme"
 domains = ["acme.example"]
@@ -249,7 +250,7 @@ name = "Office mail"
 ips = ["192.0.2.0/24"]
 dkim_domains = ["acme.example"]
 return_path_domains = ["acme.example"]
-)" + extra;
+)";
 }
 
 std::vector<std::string> actions(const std::vector<store::RolloutEvent>& history) {
@@ -290,6 +291,30 @@ TEST(RolloutScenario, ACleanDomainWalksToRejectOnSchedule) {
             published = published || (history[j].action == "publish" && history[j].new_record == history[i].new_record);
         EXPECT_TRUE(published) << history[i].new_record;
     }
+}
+
+TEST(RolloutScenario, ATargetDateSpreadsTheStepsToArriveOnTime) {
+    // 200 days to the target: more than the typical durations (42 + 7 × 14 = 140 days), so
+    // every step runs its typical length and reject is reached before the target, not at the
+    // minimum pace (about 85 days).
+    Simulation sim(client_config(R"(target = "reject@2027-07-23"
+)"));
+    sim.traffic["acme.example"] = {own_servers("acme.example")};
+    rollout::Day reject_day{};
+    const int days_run = sim.run_until(260, [&] {
+        const auto s = sim.status_of("acme.example");
+        if (s.step == "reject-100" && !s.pending && reject_day == rollout::Day{}) reject_day = sim.today();
+        return s.state == "done";
+    });
+    EXPECT_EQ(sim.status_of("acme.example").state, "done");
+    ASSERT_NE(reject_day, rollout::Day{});
+    EXPECT_LE(reject_day, rollout::Day(std::chrono::year(2027) / 7 / 23)) << "on time";
+    EXPECT_GE(reject_day, start_day + days(130)) << "not rushed: " << format_day(reject_day);
+    EXPECT_GT(days_run, 130);
+    bool waited_on_schedule = false;
+    for (const auto& e : sim.history("acme.example"))
+        waited_on_schedule = waited_on_schedule || e.reason.find("on schedule for reject") != std::string::npos;
+    EXPECT_TRUE(waited_on_schedule);
 }
 
 TEST(RolloutScenario, AForgottenSenderAtQuarantine50HoldsTheDomain) {

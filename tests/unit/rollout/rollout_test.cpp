@@ -295,6 +295,16 @@ TEST(RolloutSchedule, ATargetSqueezesStepsButNeverBelowTheirMinimum) {
     EXPECT_NE(impossible.explanation.find("an unknown source"), std::string::npos);
 }
 
+TEST(RolloutSchedule, TheCurrentStepsPlannedEndDoesNotSlideWithToday) {
+    const Day entered = day(2026, 11, 1);
+    const Target far{Policy::reject, day(2027, 12, 1)};
+    auto at_minimum = schedule(gradual_plan, 2, entered, entered + days(7), far);
+    auto later_on = schedule(gradual_plan, 2, entered, entered + days(10), far);
+    ASSERT_GE(at_minimum.steps.size(), 2U);
+    EXPECT_EQ(at_minimum.steps[1].planned, entered + days(14)) << "the typical 14 days";
+    EXPECT_EQ(later_on.steps[1].planned, at_minimum.steps[1].planned);
+}
+
 TEST(RolloutSchedule, AHeldDomainIsReplannedFromToday) {
     const Day entered = day(2026, 9, 1);
     auto on_time = schedule(gradual_plan, 3, entered, day(2026, 9, 20), Target{Policy::reject, day(2026, 12, 1)});
