@@ -2,6 +2,7 @@
 // policy_published shows the step's record, summed per identical facts, classified by sender.
 #include "autopilot/autopilot.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -103,6 +104,15 @@ double failing_share(const senders::Sender& s) {
     const std::uint64_t failing = s.messages - s.dmarc_pass;
     const std::uint64_t counted = failing > s.forwarded ? failing - s.forwarded : 0;
     return static_cast<double>(counted) / static_cast<double>(judged);
+}
+
+/// The operator listed this source as reviewed: by its name or by one of its addresses/blocks.
+bool reviewed(const config::ClientConfig& client, const senders::Sender& s) {
+    for (const auto& entry : client.reviewed_sources) {
+        if (entry == s.name) return true;
+        if (std::find(s.sources.begin(), s.sources.end(), entry) != s.sources.end()) return true;
+    }
+    return false;
 }
 
 std::vector<std::string> audit_errors(Context& context, std::string_view domain) {
@@ -208,7 +218,8 @@ Result<Gathered> gather(Context& context, const Domain& d) {
             if (s.cls == senders::SenderClass::dkim_broken) e.dkim_broken.push_back(s.name);
         } else if (unknown_class(s.cls)) {
             e.unknown_sources.push_back({.name = s.name, .messages = s.messages,
-                                         .failing = s.messages - s.dmarc_pass, .reviewed = false});
+                                         .failing = s.messages - s.dmarc_pass,
+                                         .reviewed = reviewed(*d.rollout.client, s)});
         }
     }
     const bool entering_enforcement = step + 1 < plan.steps.size() && !rollout::enforcing(plan.steps[step].shape) &&

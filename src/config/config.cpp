@@ -266,6 +266,10 @@ public:
                 if (!v) return std::unexpected(std::move(v.error()));
                 if (!c.webhook) c.webhook.emplace();
                 c.webhook->token_file = std::move(*v);
+            } else if (name == "reviewed_sources") {
+                auto v = strings(node, name, [](std::string text) -> Result<std::string> { return text; });
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.reviewed_sources = std::move(*v);
             } else if (name == "override") {
                 const auto* list = node.as_array();
                 if (list == nullptr || !list->is_array_of_tables())
@@ -286,7 +290,7 @@ public:
                 return error(key.source(),
                              fmt::format("unknown key '{}' in [[client]] (known: name, contact, "
                                          "domains, plan, target, rua, ruf, webhook, webhook_token_file, "
-                                         "[[client.sender]], [[client.override]])",
+                                         "reviewed_sources, [[client.sender]], [[client.override]])",
                                          printable(name)));
             }
         }

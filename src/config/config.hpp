@@ -69,6 +69,8 @@
 //   ca_file = "/etc/ssl/private-ca.pem" # optional; insecure = true turns checks off
 //   webhook = "https://hooks.acme.example/dmarc"   # [[client]] keys: a JSON POST per notice,
 //   webhook_token_file = "secrets/acme.token"       #   with an optional bearer token (0600)
+//   reviewed_sources = ["unknown: 198.51.100.0/24"] # [[client]]: unknown sources looked at and
+//                                                   #   accepted: they no longer hold a rollout
 //
 //   dns = "192.0.2.53:53"               # optional: send every DNS query there (like --dns)
 //   [dkim]
@@ -143,6 +145,9 @@ struct ClientConfig {
     std::optional<std::vector<std::string>> rua, ruf;  // absent: [defaults]
     std::vector<DomainOverride> overrides;
     std::optional<notify::WebhookSettings> webhook;  // notices as JSON POSTs
+    /// Unknown sources the operator looked at and accepts (they no longer hold the rollout):
+    /// sender names as `rampart senders` prints them ("unknown: 198.51.100.0/24") or addresses.
+    std::vector<std::string> reviewed_sources;
     Location where;  // the [[client]] table
 };
 

@@ -35,7 +35,9 @@ GateResult unknown_senders_gate(const Gates& gates, const Evidence& e) {
     for (const auto& source : e.unknown_sources) {
         if (source.reviewed || source.messages <= gates.unknown_sender_volume) continue;
         return {"unknown_senders", false,
-                fmt::format("an unknown source, {}, sent {} (over {}); declare it or mark it reviewed", source.name,
+                fmt::format("an unknown source, {}, sent {} (over {}); declare it in the inventory, or list it "
+                                "in the client's reviewed_sources",
+                                source.name,
                             plural(source.messages, "message", "messages"), gates.unknown_sender_volume)};
     }
     return {"unknown_senders", true,

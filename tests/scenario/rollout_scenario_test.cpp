@@ -346,6 +346,16 @@ TEST(RolloutScenario, AForgottenSenderAtQuarantine50HoldsTheDomain) {
     ASSERT_FALSE(forecast_now->senders.empty());
     EXPECT_NE(forecast_now->senders.front().name.find("198.51.100"), std::string::npos);
     EXPECT_GT(forecast_now->senders.front().quarantined, 0.0);
+
+    // The operator looks into it and accepts the source for now: it no longer holds the domain.
+    const std::string reviewed_name = forecast_now->senders.front().name;
+    std::string reviewed_config = client_config();
+    const std::string domains_line = "domains = [\"acme.example\"]\n";
+    reviewed_config.insert(reviewed_config.find(domains_line) + domains_line.size(),
+                           "reviewed_sources = [\"" + reviewed_name + "\"]\n");
+    sim.set_config(reviewed_config);
+    for (int i = 0; i < 3; ++i) sim.day();
+    EXPECT_NE(sim.status_of("acme.example").state, "holding") << sim.status_of("acme.example").reason;
 }
 
 TEST(RolloutScenario, ABrokenDkimRotationRollsTheDomainBack) {
