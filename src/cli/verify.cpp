@@ -73,6 +73,8 @@ json verdict_json(const receiver::Verdict& v) {
             {"arc",
              {{"result", arc::to_string(v.arc.status)},
               {"instances", v.arc.instances},
+              {"oldest_pass", v.arc.oldest_pass},
+              {"first_hop_results", v.arc.first_hop_results.empty() ? json() : json(v.arc.first_hop_results)},
               {"reason", v.arc.reason}}},
             {"dmarc", dmarc_json(v.dmarc)},
             {"authentication_results",
@@ -120,6 +122,9 @@ std::string verdict_text(const receiver::Verdict& v) {
     std::string out = spf_text(v.spf) + dkim_text(v.dkim);
     out += line("ARC", arc::to_string(v.arc.status),
                 v.arc.reason.empty() ? "no ARC sets" : v.arc.reason);
+    // What the first forwarder found before it changed anything: the forwarding analysis's key.
+    if (!v.arc.first_hop_results.empty())
+        out += line("", "", fmt::format("the first hop recorded: {}", v.arc.first_hop_results));
     out += dmarc_text(v.dmarc);
     // Folded as in a header, with plain newlines: this goes to a terminal, not into a message.
     std::string folded = authres::format(v.authentication_results);

@@ -7,7 +7,7 @@
 // also what an absent --mail-from means: SPF then checks postmaster@HELO, so --helo is needed).
 // JSON: {"spf": {"result","domain","identity","sender","reason"},
 //        "dkim": [{"domain","selector","algorithm","result","code","reason"}],
-//        "arc": {"result","instances","reason"},
+//        "arc": {"result","instances","oldest_pass","first_hop_results","reason"},
 //        "dmarc": {"result","from_domain","spf_aligned","dkim_aligned","policy","disposition",
 //                  "policy_tag","policy_domain","test_mode","adkim","aspf","reason"},
 //        "authentication_results"}  — result names as RFC 8601 writes them; policy and

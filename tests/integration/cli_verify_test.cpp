@@ -20,6 +20,7 @@
 #include <string>
 
 #include "dkim/dkim.hpp"
+#include "arc/arc.hpp"
 #include "dns/zone.hpp"
 #include "harness/knot.hpp"
 #include "message/message.hpp"
@@ -261,6 +262,40 @@ TEST_F(CliVerify, TamperedBodyFailsDkimAndDmarc) {
     EXPECT_EQ(doc["dmarc"]["result"], "fail");
     EXPECT_EQ(doc["dmarc"]["dkim_aligned"], false);
     EXPECT_EQ(doc["dmarc"]["disposition"], "reject");
+}
+
+/// The list validates the signed message, adds a footer, and seals what it sends on: DKIM and
+/// DMARC then fail at the next receiver, while the ARC chain passes and says what the list saw.
+TEST_F(CliVerify, ForwardedThroughAListTheArcChainPassesAndTellsWhatTheFirstHopSaw) {
+    auto original = rampart::message::parse(signed_message("verify.test"));
+    ASSERT_TRUE(original.has_value());
+    // Sealing validates the chain it extends (none yet); keys from the same zone, in memory.
+    const rampart::dns::Zone keys_zone = zone();
+    rampart::dns::ZoneResolver resolver(keys_zone);
+    dkim::DnsKeyFetcher keys(resolver);
+    rampart::message::Message changed = *original;
+    changed.body += "-- \r\nlist footer\r\n";
+    rampart::arc::SealOptions options{.domain = "verify.test",
+                                      .selector = "s1",
+                                      .authserv_id = "lists.verify.test",
+                                      .authentication_results = "dkim=pass header.d=verify.test; dmarc=pass",
+                                      .timestamp = rampart::Timestamp(std::chrono::seconds(1'795'000'000)),
+                                      .arrived_chain = rampart::arc::ChainStatus::none};
+    auto sealed = rampart::arc::seal(changed, test_key(), options, keys);
+    ASSERT_TRUE(sealed.has_value()) << sealed.error().describe();
+    std::string text;
+    for (const auto& f : sealed->fields) text += f + "\r\n";
+    for (const auto& f : changed.header.fields) text += f.raw + "\r\n";
+    text += "\r\n" + changed.body;
+    const auto file = write("forwarded.eml", text);
+    auto doc = verify_json(file, 1);
+    EXPECT_EQ(doc["dkim"][0]["result"], "fail");
+    EXPECT_EQ(doc["dmarc"]["result"], "fail");
+    EXPECT_EQ(doc["arc"]["result"], "pass") << doc["arc"].dump();
+    EXPECT_EQ(doc["arc"]["instances"], 1);
+    EXPECT_EQ(doc["arc"]["first_hop_results"], "lists.verify.test; dkim=pass header.d=verify.test; dmarc=pass");
+    const std::string ar = doc["authentication_results"];
+    EXPECT_NE(ar.find("arc=pass"), std::string::npos) << ar;
 }
 
 TEST_F(CliVerify, StandardInputIsRead) {
