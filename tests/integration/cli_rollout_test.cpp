@@ -133,7 +133,8 @@ TEST_F(CliRollout, AdvancePublishesEachPendingRecordOnceAndDryRunChangesNothing)
 
     auto second = run("advance --offline --json", "2026-11-08");
     ASSERT_EQ(second.status, 0) << err();
-    for (const auto& r : json::parse(second.out)["domains"]) EXPECT_TRUE(r["published"].is_null()) << r.dump();
+    const auto second_doc = json::parse(second.out);
+    for (const auto& r : second_doc["domains"]) EXPECT_TRUE(r["published"].is_null()) << r.dump();
     EXPECT_EQ(outbox_files(), 2 * doc["domains"].size()) << "never published twice";
 
     EXPECT_EQ(run("advance --offline --domain nobody.example").status, 2);

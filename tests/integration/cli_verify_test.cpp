@@ -316,7 +316,7 @@ TEST_F(CliVerify, SeveralFromDomainsArePermerrorExitOne) {
 TEST_F(CliVerify, UnusableInputExitsTwo) {
     EXPECT_EQ(verify(write("empty.eml", "")).status, 2);
     EXPECT_EQ(
-        verify(write("junk.bin", std::string("\x00\x01\x02 not a header\r\n\r\n", 22))).status, 2);
+        verify(write("junk.bin", std::string("\x00\x01\x02 not a header\r\n\r\n", 20))).status, 2);
     EXPECT_EQ(verify(quote((*dir_ / "missing.eml").string())).status, 2);
     EXPECT_EQ(verify("--ip 999.1.1.1 --mail-from a@verify.test " +
                      write("ok.eml", message_text("verify.test")))
