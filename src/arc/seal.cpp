@@ -1,6 +1,5 @@
 #include "arc/arc.hpp"
 
-#include <openssl/evp.h>
 
 #include <array>
 #include <chrono>
@@ -28,14 +27,6 @@ constexpr std::array default_headers{
     "mime-version", "content-type", "content-transfer-encoding", "list-id", "list-unsubscribe",
     "dkim-signature",
 };
-
-std::string base64(std::span<const std::uint8_t> bytes) {
-    std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                        static_cast<int>(bytes.size()));
-    out.resize(written > 0 ? static_cast<std::size_t>(written) : 0);
-    return out;
-}
 
 /// "Name: tag=value; tag=value" folded: a line break (CRLF TAB) before a tag that would pass
 /// the width, and inside a long b= value. Relaxed canonicalization turns each break back
@@ -157,7 +148,7 @@ Result<Sealed> seal(const message::Message& message, const dkim::PrivateKey& key
     std::vector<std::pair<std::string, std::string>> ams_tags{
         {"a", std::string(dkim::to_string(algorithm))},
         {"b", ""},
-        {"bh", base64(body.digest(request).hash)},
+        {"bh", dkim::encode_base64(body.digest(request).hash)},
         {"c", fmt::format("{}/{}", dkim::to_string(options.header_canon), dkim::to_string(options.body_canon))},
         {"d", options.domain},
         {"h", header_list},
@@ -171,7 +162,7 @@ Result<Sealed> seal(const message::Message& message, const dkim::PrivateKey& key
     ams_data += dkim::canonicalize_signature_field(*unsigned_ams, options.header_canon);
     auto ams_signature = dkim::sign_data(key, algorithm, ams_data);
     if (!ams_signature) return std::unexpected(ams_signature.error());
-    ams_tags[1].second = base64(*ams_signature);
+    ams_tags[1].second = dkim::encode_base64(*ams_signature);
     auto ams = field_of(fold("ARC-Message-Signature", ams_tags));
     if (!ams) return std::unexpected(ams.error());
 
@@ -203,7 +194,7 @@ Result<Sealed> seal(const message::Message& message, const dkim::PrivateKey& key
     seal_data += dkim::canonicalize_signature_field(*unsigned_seal, dkim::Canonicalization::relaxed);
     auto seal_signature = dkim::sign_data(key, algorithm, seal_data);
     if (!seal_signature) return std::unexpected(seal_signature.error());
-    seal_tags[1].second = base64(*seal_signature);
+    seal_tags[1].second = dkim::encode_base64(*seal_signature);
 
     Sealed sealed;
     sealed.chain_validation = cv;

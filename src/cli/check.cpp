@@ -391,24 +391,21 @@ int run_check(const CheckArgs& args, const Environment& env) {
         error_line(env, domains.error().reason);
         return exit_usage;
     }
-    auto config = load_config(args.config);
-    if (!config) {
-        error_line(env, config.error().describe());
-        return exit_usage;
-    }
     // The environment's resolver caches (main.cpp), which matters here: many domains share
     // include targets such as _spf.google.com.
-    auto resolver = open_dns(args.dns, *config, env);
-    if (!resolver) {
-        error_line(env, resolver.error().describe());
+    auto opened = open_config_and_dns(args.config, args.dns, env);
+    if (!opened) {
+        error_line(env, opened.error().describe());
         return exit_usage;
     }
+    const auto& config = opened->config;
+    auto& resolver = opened->resolver;
 
     const auto learned = learn_selectors(args, *domains, env);
 
     const bool show_progress = env.err_is_terminal && domains->size() >= progress_threshold;
     ProgressBar bar(show_progress ? env.err : nullptr, 0, domains->size(), "domains");
-    auto run = audit_with_learned(**resolver, *domains, learned, audit_options(args, *config, env),
+    auto run = audit_with_learned(*resolver, *domains, learned, audit_options(args, config, env),
                                   [&bar](std::size_t, std::size_t) { bar.input_done(); });
     if (show_progress) bar.finish();
 

@@ -59,6 +59,15 @@ void error_line(const Environment& env, std::string_view message) {
     fmt::print(env.err, "rampart: {}\n", message);
 }
 
+Result<ConfigAndDns> open_config_and_dns(const std::string& config_flag, const std::string& dns_flag,
+                                         const Environment& env) {
+    auto config = load_config(config_flag);
+    if (!config) return std::unexpected(std::move(config.error()));
+    auto resolver = open_dns(dns_flag, *config, env);
+    if (!resolver) return std::unexpected(std::move(resolver.error()));
+    return ConfigAndDns{.config = std::move(*config), .resolver = std::move(*resolver)};
+}
+
 std::filesystem::path database_path(const std::string& flag) {
     if (!flag.empty()) return flag;
     if (const char* env = std::getenv("RAMPART_DB"); env != nullptr && *env != '\0') return env;

@@ -32,6 +32,15 @@ void add_dns_option(CLI::App& command, std::string& flag);
 [[nodiscard]] Result<std::unique_ptr<dns::Resolver>> open_dns(
     const std::string& flag, const std::optional<config::Config>& config, const Environment& env);
 
+/// What a DNS command opens first: the configuration (load_config) and the resolver
+/// (open_dns, which may take `dns` from it). The error is ready to print with describe().
+struct ConfigAndDns {
+    std::optional<config::Config> config;
+    std::unique_ptr<dns::Resolver> resolver;
+};
+[[nodiscard]] Result<ConfigAndDns> open_config_and_dns(const std::string& config_flag,
+                                                       const std::string& dns_flag, const Environment& env);
+
 /// The report database: `flag` (--db), else $RAMPART_DB, else rampart.db in the working
 /// directory. Every command that reads or writes reports uses this one rule.
 [[nodiscard]] std::filesystem::path database_path(const std::string& flag);

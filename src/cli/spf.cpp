@@ -109,14 +109,9 @@ int run_spf(const SpfArgs& args, const Environment& env) {
                                     domain ? ": it has a single label" : ": " + domain.error().reason));
         return exit_usage;
     }
-    auto config = load_config(args.config);
-    if (!config) {
-        error_line(env, config.error().describe());
-        return exit_usage;
-    }
-    auto resolver = open_dns(args.dns, *config, env);
-    if (!resolver) {
-        error_line(env, resolver.error().describe());
+    auto opened = open_config_and_dns(args.config, args.dns, env);
+    if (!opened) {
+        error_line(env, opened.error().describe());
         return exit_usage;
     }
 
@@ -131,7 +126,7 @@ int run_spf(const SpfArgs& args, const Environment& env) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - start);
     };
-    const auto evaluation = spf::check_host(**resolver, request, options);
+    const auto evaluation = spf::check_host(*opened->resolver, request, options);
 
     if (args.json) {
         auto doc = evaluation_json(request, evaluation).dump(

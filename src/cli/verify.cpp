@@ -191,14 +191,9 @@ int run_verify(const VerifyArgs& args, const Environment& env) {
         error_line(env, options.error().reason);
         return exit_usage;
     }
-    auto config = load_config(args.config);
-    if (!config) {
-        error_line(env, config.error().describe());
-        return exit_usage;
-    }
-    auto resolver = open_dns(args.dns, *config, env);
-    if (!resolver) {
-        error_line(env, resolver.error().describe());
+    auto opened = open_config_and_dns(args.config, args.dns, env);
+    if (!opened) {
+        error_line(env, opened.error().describe());
         return exit_usage;
     }
     auto source = mail::FileSource::open(args.message);
@@ -206,7 +201,7 @@ int run_verify(const VerifyArgs& args, const Environment& env) {
         error_line(env, source.error().describe());
         return exit_usage;
     }
-    auto verdict = receiver::check_message(*source, **resolver, *options);
+    auto verdict = receiver::check_message(*source, *opened->resolver, *options);
     if (!verdict) {
         error_line(env, fmt::format("{}: {}", printable(args.message), verdict.error().describe()));
         return exit_usage;

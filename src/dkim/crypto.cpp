@@ -8,7 +8,9 @@
 
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace rampart::dkim::crypto {
@@ -253,6 +255,26 @@ std::optional<VerifyKey> VerifyKey::load(KeyType type, std::span<const std::uint
         return std::nullopt;
     }
     return VerifyKey(key.release(), type);
+}
+
+std::shared_ptr<const VerifyKey> VerifyKey::shared(KeyType type, std::span<const std::uint8_t> bytes,
+                                                   std::string& problem) {
+    static constexpr std::size_t max_keys = 1024;
+    static std::mutex mutex;
+    static std::unordered_map<std::string, std::shared_ptr<const VerifyKey>> keys;
+    std::string id(1, static_cast<char>(type));
+    id.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = keys.find(id); it != keys.end()) return it->second;
+    }
+    auto loaded = load(type, bytes, problem);
+    if (!loaded) return nullptr;
+    auto key = std::make_shared<const VerifyKey>(std::move(*loaded));
+    std::lock_guard lock(mutex);
+    if (keys.size() >= max_keys) keys.clear();
+    keys.emplace(std::move(id), key);
+    return key;
 }
 
 VerifyKey::~VerifyKey() { EVP_PKEY_free(pkey_of(key_)); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -70,6 +71,12 @@ public:
     [[nodiscard]] static std::optional<VerifyKey> load(KeyType type,
                                                        std::span<const std::uint8_t> bytes,
                                                        std::string& problem);
+    /// The same key, loaded once per process: a sender signs thousands of messages (and ARC
+    /// seals) with one key, and OpenSSL's decoder cost as much as checking a signature. Bounded;
+    /// emptied when full. nullptr (with `problem`) as load() gives nullopt.
+    [[nodiscard]] static std::shared_ptr<const VerifyKey> shared(KeyType type,
+                                                                 std::span<const std::uint8_t> bytes,
+                                                                 std::string& problem);
     ~VerifyKey();
     VerifyKey(VerifyKey&& other) noexcept;
     VerifyKey& operator=(VerifyKey&& other) noexcept;

@@ -289,6 +289,9 @@ private:
 /// type.
 [[nodiscard]] Result<std::vector<std::uint8_t>> sign_data(const PrivateKey& key, Algorithm algorithm,
                                                           std::string_view data);
+/// Base64 as b= and bh= carry it (no line breaks).
+[[nodiscard]] std::string encode_base64(std::span<const std::uint8_t> bytes);
+
 /// Checks `signature` over `data` with a key record's public key. Errc::malformed when the key
 /// cannot be loaded or does not match the algorithm; false when the signature does not verify.
 [[nodiscard]] Result<bool> verify_data(const KeyRecord& key, Algorithm algorithm,

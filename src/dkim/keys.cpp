@@ -212,9 +212,13 @@ Result<bool> verify_data(const KeyRecord& key, Algorithm algorithm, std::string_
                                                  to_string(key.key_type), to_string(algorithm)));
     }
     std::string problem;
-    auto loaded = crypto::VerifyKey::load(key.key_type, key.public_key, problem);
+    auto loaded = crypto::VerifyKey::shared(key.key_type, key.public_key, problem);
     if (!loaded) return fail(Errc::malformed, problem);
     return loaded->verify(algorithm, data, signature);
+}
+
+std::string encode_base64(std::span<const std::uint8_t> bytes) {
+    return crypto::base64_encode(bytes);
 }
 
 }  // namespace rampart::dkim

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -39,39 +37,6 @@ struct CachedKey {
     std::shared_ptr<const crypto::VerifyKey> key;
     std::string load_problem;
 };
-
-/// Loaded public keys by their p= bytes, shared by every verifier of the process. A sender signs
-/// thousands of messages with one key, and loading it (OpenSSL's decoder) cost as much as
-/// checking a signature; the cache is bounded and simply emptied when full.
-class LoadedKeys {
-public:
-    std::shared_ptr<const crypto::VerifyKey> get(KeyType type, std::span<const std::uint8_t> bytes,
-                                                 std::string& problem) {
-        std::string id(1, static_cast<char>(type));
-        id.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        {
-            std::lock_guard lock(mutex_);
-            if (auto it = keys_.find(id); it != keys_.end()) return it->second;
-        }
-        auto loaded = crypto::VerifyKey::load(type, bytes, problem);
-        if (!loaded) return nullptr;
-        auto shared = std::make_shared<const crypto::VerifyKey>(std::move(*loaded));
-        std::lock_guard lock(mutex_);
-        if (keys_.size() >= max_keys) keys_.clear();
-        keys_.emplace(std::move(id), shared);
-        return shared;
-    }
-
-private:
-    static constexpr std::size_t max_keys = 1024;
-    std::mutex mutex_;
-    std::unordered_map<std::string, std::shared_ptr<const crypto::VerifyKey>> keys_;
-};
-
-LoadedKeys& loaded_keys() {
-    static LoadedKeys keys;
-    return keys;
-}
 
 void set_verdict(SignatureResult& result, Outcome outcome, std::string code, std::string reason) {
     result.result = outcome;
@@ -219,7 +184,7 @@ CachedKey fetch_key(KeyFetcher& keys, const Signature& signature) {
     const auto& record = cached.lookup.record;
     if (cached.lookup.status == KeyLookup::Status::found && record && !record->revoked &&
         record->key_type != KeyType::unknown) {
-        cached.key = loaded_keys().get(record->key_type, record->public_key, cached.load_problem);
+        cached.key = crypto::VerifyKey::shared(record->key_type, record->public_key, cached.load_problem);
     }
     return cached;
 }
