@@ -3,8 +3,8 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  time per target (default 60)
-#   TARGET   aggregate, arf, unpack, dns_message, spf_record, dmarc_record, dkim_key
-#            (default: every fuzz/fuzz_<target>.cpp)
+#   TARGET   a fuzz/fuzz_<target>.cpp (default: every one); each needs fuzz/seeds/<target>/ and
+#            fuzz/dict/<target>.dict
 # Environment:
 #   RAMPART_FUZZ_WORKDIR  scratch folder for corpora and crash artifacts (default: a new mktemp -d;
 #                         kept when something failed, removed otherwise)
@@ -35,6 +35,11 @@ fi
 for t in "${targets[@]}"; do
   if [[ ! -d $root/fuzz/seeds/$t ]]; then
     echo "fuzz.sh: unknown target '$t' (no fuzz/seeds/$t)" >&2
+    exit 2
+  fi
+  # libFuzzer exits at once, with an empty log, when -dict names a missing file.
+  if [[ ! -f $root/fuzz/dict/$t.dict ]]; then
+    echo "fuzz.sh: target '$t' has no dictionary fuzz/dict/$t.dict" >&2
     exit 2
   fi
 done
