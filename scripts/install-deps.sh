@@ -6,6 +6,7 @@ set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config libexpat1-dev zlib1g-dev libarchive-dev
             libgmime-3.0-dev libsqlite3-dev libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev
             libcurl4-openssl-dev libtomlplusplus-dev libc-ares-dev libpsl-dev publicsuffix
+            libldns-dev
 )
 # DKIM peers for tests/integration/dkim_interop_test.cpp: OpenDKIM (libopendkim-dev, driven
 # in-process; opendkim-tools for opendkim-testmsg) and dkimpy (python3-dkim, with python3-nacl for

@@ -13,7 +13,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -23,11 +22,6 @@
 namespace rampart::dns {
 namespace {
 
-/// RFC 1034 §3.6.2 lets a chain be followed; like the in-memory zone (and most resolvers'
-/// limits of 8 to 16), Rampart stops after 8 links.
-constexpr int max_cname_links = 8;
-/// RFC 2308 §5 wants the SOA's negative TTL; a server that sends no SOA gets this one.
-constexpr std::uint32_t default_negative_ttl = 60;
 constexpr std::string_view shut_down = "resolver shut down";
 constexpr int udp_receive_buffer = 1 << 20;
 
@@ -43,98 +37,6 @@ Answer error_answer(std::string detail) {
     return out;
 }
 
-std::string_view rcode_name(std::uint16_t rcode) {
-    switch (rcode) {
-        case 1: return "FORMERR";
-        case 2: return "SERVFAIL";
-        case 4: return "NOTIMP";
-        case 5: return "REFUSED";
-        case 6: return "YXDOMAIN";
-        case 9: return "NOTAUTH";
-        default: return "an unexpected RCODE";
-    }
-}
-
-Answer servfail_answer(std::uint16_t rcode, std::string_view name, RrType type) {
-    Answer out;
-    out.status = Status::servfail;
-    out.rcode = rcode;
-    out.detail = fmt::format("the server answered {} ({}) for {} {}", rcode_name(rcode), rcode,
-                             printable(name), to_string(type));
-    return out;
-}
-
-/// The name as the wire parser writes names (a '\' in a label is written "\\"), so the owners
-/// of the answer can be compared with it.
-std::string wire_text(std::string_view normal_name) {
-    std::string out;
-    for (const char c : normal_name) {
-        if (c == '\\') out.push_back('\\');
-        out.push_back(c);
-    }
-    return out;
-}
-
-std::uint32_t negative_ttl(const wire::Message& message) {
-    for (const auto& rr : message.authority) {
-        if (!rr.is(RrType::soa) || !rr.data) continue;
-        if (const auto* soa = std::get_if<Soa>(&*rr.data)) return std::min(rr.ttl, soa->minimum);
-    }
-    return default_negative_ttl;
-}
-
-/// Reads the answer to one question from a parsed message: the rcode, then the answer section
-/// from the asked name along its CNAMEs.
-Answer interpret(const wire::Message& message, std::string_view name, RrType type) {
-    const auto rcode = message.header.rcode;
-    if (rcode != 0 && rcode != 3) return servfail_answer(rcode, name, type);
-    Answer out;
-    out.rcode = rcode;
-    std::string current = wire_text(name);
-    std::uint32_t chain_ttl = UINT32_MAX;
-    std::set<std::string> visited{current};
-    for (int links = 0;; ++links) {
-        for (const auto& rr : message.answers)
-            if (rr.is(type) && rr.name == current)
-                if (auto record = rr.to_record()) out.records.push_back(std::move(*record));
-        if (!out.records.empty()) {
-            out.status = Status::ok;
-            out.ttl = chain_ttl;
-            for (const auto& r : out.records) out.ttl = std::min(out.ttl, r.ttl);
-            return out;
-        }
-        const auto cname = std::find_if(message.answers.begin(), message.answers.end(),
-                                        [&](const wire::ResourceRecord& rr) {
-                                            return rr.is(RrType::cname) && rr.name == current &&
-                                                   rr.data.has_value();
-                                        });
-        if (cname == message.answers.end()) break;
-        if (links == max_cname_links || !visited.insert(std::get<std::string>(*cname->data)).second) {
-            Answer loop;
-            loop.status = Status::servfail;
-            loop.rcode = rcode;
-            loop.detail = fmt::format("the CNAME chain from {} loops or is longer than {}",
-                                      printable(name), max_cname_links);
-            return loop;
-        }
-        out.cname_chain.push_back(current);
-        chain_ttl = std::min(chain_ttl, cname->ttl);
-        current = std::get<std::string>(*cname->data);
-    }
-    out.status = rcode == 3 ? Status::nxdomain : Status::nodata;
-    out.ttl = std::min(chain_ttl, negative_ttl(message));
-    return out;
-}
-
-/// RFC 5452 §9.1: an answer is accepted only for the question asked (c-ares has already matched
-/// the ID, the server's address and port). Names compare case-insensitively: both are lower case.
-bool matches_question(const wire::Message& message, std::string_view name, RrType type) {
-    return message.header.qr && message.questions.size() == 1 &&
-           message.questions[0].name == wire_text(name) &&
-           message.questions[0].type == static_cast<std::uint16_t>(type) &&
-           message.questions[0].klass == wire::class_in;
-}
-
 /// What a c-ares status without a usable message means.
 Answer from_ares_status(int status, std::string_view name, RrType type, int timeouts) {
     switch (status) {
@@ -147,10 +49,10 @@ Answer from_ares_status(int status, std::string_view name, RrType type, int time
         }
         // Answers with these RCODEs reach on_answer as messages (NOCHECKRESP); c-ares itself
         // reports them only from paths that never saw one, which are mapped the same way.
-        case ARES_ESERVFAIL: return servfail_answer(2, name, type);
-        case ARES_EREFUSED: return servfail_answer(5, name, type);
-        case ARES_ENOTIMP: return servfail_answer(4, name, type);
-        case ARES_EFORMERR: return servfail_answer(1, name, type);
+        case ARES_ESERVFAIL: return wire::servfail_answer(2, name, type);
+        case ARES_EREFUSED: return wire::servfail_answer(5, name, type);
+        case ARES_ENOTIMP: return wire::servfail_answer(4, name, type);
+        case ARES_EFORMERR: return wire::servfail_answer(1, name, type);
         case ARES_ECANCELLED:
         case ARES_EDESTRUCTION: return error_answer(std::string(shut_down));
         case ARES_ECONNREFUSED:
@@ -256,7 +158,7 @@ void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int ale
                                          message.error().reason)));
         return;
     }
-    if (!matches_question(*message, pending->name, pending->type)) {
+    if (!wire::answers_question(*message, pending->name, pending->type)) {
         deliver(call, pending->index,
                 error_answer(fmt::format(
                     "the DNS server's answer for {} {} is for another question",
@@ -269,7 +171,7 @@ void on_answer(void* arg, int status, int timeouts, unsigned char* abuf, int ale
         send(std::move(pending));
         return;
     }
-    auto answer = interpret(*message, pending->name, pending->type);
+    auto answer = wire::to_answer(*message, pending->name, pending->type);
     answer.truncated = pending->over_tcp;
     deliver(call, pending->index, std::move(answer));
 }

@@ -79,4 +79,17 @@ struct Message {
                                                          std::uint16_t type,
                                                          std::uint16_t id = 0);
 
+/// RFC 5452 §9.1: true when `message` is a response to exactly one question, (name, type, IN).
+/// `name` is given as normalize_name returns it; names compare case-insensitively.
+[[nodiscard]] bool answers_question(const Message& message, std::string_view name, RrType type);
+
+/// What a parsed response says about one question, as every Rampart resolver reports it: an
+/// RCODE other than NOERROR/NXDOMAIN is servfail (with the RCODE), then the records of `type`
+/// at `name` along its CNAMEs (at most 8 links; a loop is servfail), else nodata/nxdomain with
+/// the negative TTL of RFC 2308 §5. Does not look at the header's AA or TC bits.
+[[nodiscard]] Answer to_answer(const Message& message, std::string_view name, RrType type);
+
+/// The servfail Answer for a server's error RCODE ("the server answered REFUSED (5) for ...").
+[[nodiscard]] Answer servfail_answer(std::uint16_t rcode, std::string_view name, RrType type);
+
 }  // namespace rampart::dns::wire

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,25 +33,28 @@ std::string read_all(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-sockaddr_in loopback(std::uint16_t port) {
+sockaddr_in ipv4(const std::string& address, std::uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1)
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return a;
 }
 
-/// Binds a socket of `type` on 127.0.0.1:port (0: any free port); returns the descriptor or -1.
-int bind_loopback(int type, std::uint16_t port) {
+/// Binds a socket of `type` on address:port (0: any free port); returns the descriptor or -1.
+int bind_at(int type, const std::string& address, std::uint16_t port) {
     int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
-    auto a = loopback(port);
+    auto a = ipv4(address, port);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd);
         return -1;
     }
     return fd;
 }
+
+int bind_loopback(int type, std::uint16_t port) { return bind_at(type, "127.0.0.1", port); }
 
 std::uint16_t port_of(int fd) {
     sockaddr_in a{};
@@ -59,13 +63,13 @@ std::uint16_t port_of(int fd) {
     return ntohs(a.sin_port);
 }
 
-/// A port free for both UDP and TCP on 127.0.0.1 (bound, read, released).
-std::uint16_t free_dns_port() {
+/// A port free for both UDP and TCP on `address` (bound, read, released).
+std::uint16_t free_dns_port(const std::string& address) {
     for (int attempt = 0; attempt < 20; ++attempt) {
-        int udp = bind_loopback(SOCK_DGRAM, 0);
+        int udp = bind_at(SOCK_DGRAM, address, 0);
         if (udp < 0) return 0;
         const auto port = port_of(udp);
-        int tcp = bind_loopback(SOCK_STREAM, port);
+        int tcp = bind_at(SOCK_STREAM, address, port);
         ::close(udp);
         if (tcp >= 0) {
             ::close(tcp);
@@ -75,7 +79,29 @@ std::uint16_t free_dns_port() {
     return 0;
 }
 
+std::string remote_text(const dns::Server& server) {
+    return server.address.to_string() + "@" + std::to_string(server.port);
+}
+
 }  // namespace
+
+std::uint16_t free_dns_port(const std::vector<std::string>& addresses) {
+    if (addresses.empty()) return 0;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+        const auto port = free_dns_port(addresses.front());
+        if (port == 0) return 0;
+        bool all = true;
+        for (std::size_t i = 1; i < addresses.size() && all; ++i) {
+            const int udp = bind_at(SOCK_DGRAM, addresses[i], port);
+            const int tcp = bind_at(SOCK_STREAM, addresses[i], port);
+            all = udp >= 0 && tcp >= 0;
+            if (udp >= 0) ::close(udp);
+            if (tcp >= 0) ::close(tcp);
+        }
+        if (all) return port;
+    }
+    return 0;
+}
 
 bool require_real_servers() {
     const char* v = std::getenv("RAMPART_REQUIRE_REAL");
@@ -88,7 +114,30 @@ std::string KnotServer::missing() {
     return {};
 }
 
-KnotServer::KnotServer(std::map<std::string, std::string> zones) : zones_(std::move(zones)) {
+fs::path write_tsig_key_file(const fs::path& dir, const dns::TsigKey& key) {
+    const auto path = dir / (key.name() + ".key");
+    std::error_code ec;
+    fs::remove(path, ec);
+    // Created 0600 from the start: the secret is never readable by others, not even briefly.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return path;
+    const std::string text = "# Written by the Rampart test harness; a throw-away test key.\n"
+                             "key \"" + key.name() + "\" {\n"
+                             "\talgorithm " + std::string(dns::to_string(key.algorithm())) + ";\n"
+                             "\tsecret \"" + key.secret_base64() + "\";\n"
+                             "};\n";
+    const auto written = ::write(fd, text.data(), text.size());
+    (void)written;
+    ::fchmod(fd, 0600);
+    ::close(fd);
+    return path;
+}
+
+KnotServer::KnotServer(std::map<std::string, std::string> zones)
+    : KnotServer(std::move(zones), KnotOptions{}) {}
+
+KnotServer::KnotServer(std::map<std::string, std::string> zones, KnotOptions options)
+    : zones_(std::move(zones)), options_(std::move(options)) {
     std::string tmpl = (fs::temp_directory_path() / "rampart-knot-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) != nullptr) dir_ = tmpl;
 }
@@ -100,7 +149,8 @@ KnotServer::~KnotServer() {
 }
 
 dns::Server KnotServer::server() const {
-    return dns::Server{*IpAddress::parse("127.0.0.1"), port_};
+    auto address = IpAddress::parse(options_.address);
+    return dns::Server{address ? *address : *IpAddress::parse("127.0.0.1"), port_};
 }
 
 std::string KnotServer::log() const { return read_all(dir_ / "knotd.log"); }
@@ -108,13 +158,15 @@ std::string KnotServer::log() const { return read_all(dir_ / "knotd.log"); }
 void KnotServer::write_files() const {
     for (const char* sub : {"run", "db", "zones"}) fs::create_directories(dir_ / sub);
     const auto d = dir_.string();
+    const bool dynamic = options_.update_key || options_.primary || !options_.notify.empty();
     std::ofstream c(dir_ / "knot.conf");
-    c << "# Written by the Rampart test harness; a throw-away server on 127.0.0.1.\n"
+    c << "# Written by the Rampart test harness; a throw-away server on " << options_.address
+      << ".\n"
       << "server:\n"
       << "    rundir: \"" << d << "/run\"\n";
     // knotd refuses to start as root without being told which user to stay.
     if (::geteuid() == 0) c << "    user: root:root\n";
-    c << "    listen: 127.0.0.1@" << port_ << "\n"
+    c << "    listen: " << options_.address << "@" << port_ << "\n"
       << "    udp-workers: 2\n"
       << "    tcp-workers: 2\n"
       << "    background-workers: 1\n"
@@ -122,17 +174,73 @@ void KnotServer::write_files() const {
       << "    storage: \"" << d << "/db\"\n"
       << "log:\n"
       << "  - target: stderr\n"
-      << "    any: info\n"
-      << "template:\n"
+      << "    any: info\n";
+    if (options_.update_key) {
+        c << "key:\n"
+          << "  - id: \"" << options_.update_key->name() << "\"\n"
+          << "    algorithm: " << dns::to_string(options_.update_key->algorithm()) << "\n"
+          << "    secret: \"" << options_.update_key->secret_base64() << "\"\n";
+    }
+    if (options_.primary || !options_.notify.empty()) {
+        // `via`: transfers and NOTIFY leave from our own address, so the peer's address-based
+        // ACL sees 127.0.0.2 rather than the 127.0.0.1 the kernel would pick.
+        c << "remote:\n";
+        if (options_.primary)
+            c << "  - id: primary\n"
+              << "    address: " << remote_text(*options_.primary) << "\n"
+              << "    via: " << options_.address << "\n";
+        for (std::size_t i = 0; i < options_.notify.size(); ++i)
+            c << "  - id: secondary" << i << "\n"
+              << "    address: " << remote_text(options_.notify[i]) << "\n"
+              << "    via: " << options_.address << "\n";
+    }
+    std::vector<std::string> acls;
+    if (dynamic) {
+        c << "acl:\n";
+        if (options_.update_key) {
+            c << "  - id: update\n"
+              << "    key: \"" << options_.update_key->name() << "\"\n"
+              << "    action: update\n";
+            acls.emplace_back("update");
+        }
+        if (options_.primary) {
+            c << "  - id: notify_from_primary\n"
+              << "    address: " << options_.primary->address.to_string() << "\n"
+              << "    action: notify\n";
+            acls.emplace_back("notify_from_primary");
+        }
+        for (std::size_t i = 0; i < options_.notify.size(); ++i) {
+            c << "  - id: transfer_to_secondary" << i << "\n"
+              << "    address: " << options_.notify[i].address.to_string() << "\n"
+              << "    action: transfer\n";
+            acls.push_back("transfer_to_secondary" + std::to_string(i));
+        }
+    }
+    c << "template:\n"
       << "  - id: default\n"
       << "    storage: \"" << d << "/zones\"\n"
       << "    zonefile-sync: -1\n"
-      << "    journal-content: none\n"
-      << "zone:\n";
+      // UPDATE and IXFR need the journal (in the database folder); a static server does not.
+      << "    journal-content: " << (dynamic ? "changes" : "none") << "\n";
+    if (!acls.empty()) {
+        c << "    acl: [";
+        for (std::size_t i = 0; i < acls.size(); ++i) c << (i ? ", " : "") << acls[i];
+        c << "]\n";
+    }
+    if (options_.primary) c << "    master: primary\n";
+    if (!options_.notify.empty()) {
+        c << "    notify: [";
+        for (std::size_t i = 0; i < options_.notify.size(); ++i)
+            c << (i ? ", " : "") << "secondary" << i;
+        c << "]\n";
+    }
+    c << "zone:\n";
     for (const auto& [origin, text] : zones_) {
         c << "  - domain: \"" << origin << "\"\n"
           << "    file: \"" << origin << ".zone\"\n";
-        std::ofstream(dir_ / "zones" / (origin + ".zone")) << text;
+        // A secondary with no text starts empty and is filled by the first transfer.
+        if (!text.empty() || !options_.primary)
+            std::ofstream(dir_ / "zones" / (origin + ".zone")) << text;
     }
 }
 
@@ -142,7 +250,7 @@ bool KnotServer::answers_soa(const std::string& origin) const {
     if (!query) return false;
     int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return false;
-    auto a = loopback(port_);
+    auto a = ipv4(options_.address, port_);
     bool ok = false;
     if (::sendto(fd, query->data(), query->size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
         static_cast<ssize_t>(query->size())) {
@@ -164,17 +272,18 @@ bool KnotServer::answers_soa(const std::string& origin) const {
 std::string KnotServer::start() {
     // A port found free may be taken by a parallel test before knotd binds it: try others.
     for (int attempt = 0;; ++attempt) {
-        port_ = 0;
+        port_ = options_.port;
         auto error = launch();
-        if (error.empty() || attempt == 3 || error.find("in use") == std::string::npos)
+        if (error.empty() || attempt == 3 || options_.port != 0 ||
+            error.find("in use") == std::string::npos)
             return error;
     }
 }
 
 std::string KnotServer::launch() {
     if (dir_.empty()) return "cannot create a temporary folder";
-    port_ = free_dns_port();
-    if (port_ == 0) return "no free port on 127.0.0.1";
+    if (port_ == 0) port_ = free_dns_port(options_.address);
+    if (port_ == 0) return "no free port on " + options_.address;
     write_files();
     pid_ = ::fork();
     if (pid_ < 0) return "fork failed";
@@ -204,6 +313,14 @@ std::string KnotServer::launch() {
     }
     stop();
     return "knotd did not answer within 15 s:\n" + log();
+}
+
+void KnotServer::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
 }
 
 void KnotServer::stop() {

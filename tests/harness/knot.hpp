@@ -3,6 +3,10 @@
 // the configuration, zone files, database and run folder in a temporary folder, start in the
 // foreground, wait until it answers a query for each zone, stop on destruction; the log is there
 // to print when a test failed.
+//
+// With KnotOptions a server can also accept RFC 2136 UPDATE signed with a TSIG key, be a
+// secondary of another KnotServer (AXFR/IXFR, NOTIFY), or notify its own secondaries; two servers
+// can share a port on 127.0.0.1 and 127.0.0.2 (Linux routes all of 127/8 to loopback).
 #pragma once
 
 #include <sys/types.h>
@@ -11,15 +15,38 @@
 #include <filesystem>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dns/dns.hpp"
+#include "dns/update.hpp"
 
 namespace rampart::test {
 
 /// True when RAMPART_REQUIRE_REAL=1: a missing server binary is then a failure, not a skip.
 bool require_real_servers();
+
+struct KnotOptions {
+    std::string address = "127.0.0.1";  // listen address (127.0.0.2 works too on Linux)
+    std::uint16_t port = 0;              // 0: pick one free for UDP and TCP on `address`
+    /// Every zone accepts UPDATE signed with this key (knot.conf `key:` + `acl: action update`).
+    std::optional<dns::TsigKey> update_key;
+    /// This server is a secondary of every zone, transferring from there (AXFR/IXFR) and
+    /// accepting its NOTIFY. Its zones' texts may be empty: Knot creates them by transfer.
+    std::optional<dns::Server> primary;
+    /// Secondaries this server notifies of every change and allows to transfer.
+    std::vector<dns::Server> notify;
+};
+
+/// A port free for both UDP and TCP on every one of `addresses` right now (0 if none found):
+/// for a primary and a secondary on 127.0.0.1 and 127.0.0.2 that must know each other's port.
+std::uint16_t free_dns_port(const std::vector<std::string>& addresses);
+
+/// Writes `key` in BIND's key-file format to dir/<name>.key, mode 0600; returns the path.
+std::filesystem::path write_tsig_key_file(const std::filesystem::path& dir,
+                                          const dns::TsigKey& key);
 
 class KnotServer {
 public:
@@ -28,6 +55,7 @@ public:
 
     /// `zones`: origin → master-file text (dns::Zone::to_master_file writes one).
     explicit KnotServer(std::map<std::string, std::string> zones);
+    KnotServer(std::map<std::string, std::string> zones, KnotOptions options);
     /// The same, written in place: KnotServer server({{"example", zone.to_master_file("example")}}).
     KnotServer(std::initializer_list<std::pair<const std::string, std::string>> zones)
         : KnotServer(std::map<std::string, std::string>(zones)) {}
@@ -35,10 +63,15 @@ public:
     KnotServer(const KnotServer&) = delete;
     KnotServer& operator=(const KnotServer&) = delete;
 
-    /// Writes configuration and zones, starts knotd and waits until every zone answers its SOA.
-    /// Returns an empty string, or what went wrong (with the log).
+    /// Writes configuration and zones, starts knotd and waits until every zone answers its SOA
+    /// (for a secondary: after the first transfer). Returns an empty string, or what went wrong
+    /// (with the log).
     std::string start();
+    /// SIGTERM, then waits for knotd to exit (SIGKILL after 10 s).
     void stop();
+    /// SIGKILL at once: the server stops answering mid-flight.
+    void kill();
+    [[nodiscard]] bool running() const { return pid_ > 0; }
 
     [[nodiscard]] dns::Server server() const;
     [[nodiscard]] std::uint16_t port() const { return port_; }
@@ -51,6 +84,7 @@ private:
     bool answers_soa(const std::string& origin) const;
 
     std::map<std::string, std::string> zones_;
+    KnotOptions options_;
     std::filesystem::path dir_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
