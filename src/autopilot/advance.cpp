@@ -31,7 +31,9 @@ std::string evidence_json(const rollout::Evidence& e, const rollout::Decision& d
         .dump();
 }
 
-/// Was `record` already handed to the publisher (so it is not published twice)?
+/// Was `record` already handed to the publisher (so it is not published twice)? Only a
+/// publication that reached the zone or an operator's outbox counts: a refused or failed one is
+/// tried again at the next tick.
 Result<bool> already_published(store::Store& store, std::string_view domain, std::string_view record) {
     auto history = store.rollout_history(domain);
     if (!history) return std::unexpected(history.error());
@@ -40,6 +42,10 @@ Result<bool> already_published(store::Store& store, std::string_view domain, std
         if (it->action == "publish") return true;
     }
     return false;
+}
+
+publish::Desk* desk_of(Context& context, std::string_view domain) {
+    return context.desk_for ? context.desk_for(domain) : nullptr;
 }
 
 void tell(Context& context, AdvanceResult& result, Notice notice) {
@@ -54,9 +60,47 @@ void tell(Context& context, AdvanceResult& result, Notice notice) {
     }
 }
 
-/// Hands the domain's record to its publisher once; records the outcome in the history.
+Result<void> enter_step(Context& context, Domain& d, AdvanceResult& result, bool dry_run, std::string_view how) {
+    result.went_live = true;
+    d.state.entered_at = context.now;
+    d.state.updated_at = context.now;
+    const auto& step = d.rollout.plan.steps[*d.step];
+    d.state.reason = fmt::format("The record of step {} ({}) is live since {}{}.", step.name,
+                                 rollout::describe(step.shape), format_day(context.now), how);
+    if (dry_run) return {};
+    return detail::save(context, d.state, "live", d.state.step, d.state.step, d.state.previous_record, d.state.record,
+                        d.state.reason);
+}
+
+/// Holds the domain because of what publishing found (a conflict, a refusal, a rollback): the
+/// operator must look, then `rampart resume`.
+Result<void> hold_for(Context& context, Domain& d, AdvanceResult& result, std::string_view event,
+                      const std::string& why) {
+    d.state.held = true;
+    d.state.hold_reason = why;
+    d.state.state = "holding";
+    d.state.reason = why;
+    d.state.updated_at = context.now;
+    result.decision.action = rollout::Action::hold;
+    result.decision.reason = why;
+    if (auto saved = detail::save(context, d.state, "hold", d.state.step, d.state.step, d.state.previous_record,
+                                  d.state.record, why);
+        !saved)
+        return saved;
+    tell(context, result, Notice{.event = std::string(event), .step = d.state.step, .old_record = d.state.previous_record,
+                                 .new_record = d.state.record, .reason = why});
+    return {};
+}
+
+/// Hands the domain's record to its publisher once (publish::apply: lint, compare-and-swap,
+/// verification at every authoritative server, rollback); records the outcome in the history.
 Result<void> publish_pending(Context& context, Domain& d, AdvanceResult& result) {
-    if (context.publisher == nullptr) return {};
+    publish::Desk* desk = desk_of(context, d.state.domain);
+    if (desk == nullptr) return {};
+    if (d.state.held) {
+        result.notes.push_back(fmt::format("held ({}): nothing is published until `rampart resume`", d.state.hold_reason));
+        return {};
+    }
     auto done = already_published(context.store, d.state.domain, d.state.record);
     if (!done) return std::unexpected(done.error());
     if (*done) return {};
@@ -67,21 +111,57 @@ Result<void> publish_pending(Context& context, Domain& d, AdvanceResult& result)
                            .client = d.state.client,
                            .reason = d.state.reason,
                            .at = context.now};
-    auto outcome = context.publisher->publish(change);
-    if (!outcome) {
-        result.notes.push_back(fmt::format("publishing failed: {}", outcome.error().reason));
-        return {};
+    auto options = context.apply_options;
+    options.actor = context.actor;
+    auto applied = publish::apply(*desk, change, options);
+    if (!applied) return std::unexpected(applied.error());
+    result.published = *applied;
+    const auto kind = desk->publisher.kind();
+    const std::string line = fmt::format("{} by the {} publisher: {}", publish::to_string(applied->status), kind,
+                                         applied->detail);
+    using S = publish::Applied::Status;
+    switch (applied->status) {
+        case S::live:
+        case S::queued: {
+            d.state.updated_at = context.now;
+            if (auto saved = detail::save(context, d.state, "publish", d.state.step, d.state.step,
+                                          d.state.previous_record, d.state.record, line);
+                !saved)
+                return saved;
+            if (applied->status == S::live) return enter_step(context, d, result, false, ", verified at every authoritative server");
+            return {};
+        }
+        case S::conflict:
+        case S::refused:
+            return hold_for(context, d, result, "hold", fmt::format("Not published: {}", applied->detail));
+        case S::rolled_back:
+            return hold_for(context, d, result, "rollback", fmt::format("Published and rolled back: {}", applied->detail));
+        case S::failed:
+        case S::dry_run:
+            // Nothing changed (a refused key, an unreachable primary): the state stays, the
+            // publish log has the details, the next tick tries again.
+            result.notes.push_back(fmt::format("publishing failed: {}", applied->detail));
+            return {};
     }
-    result.published = *outcome;
-    d.state.updated_at = context.now;
-    return detail::save(context, d.state, "publish", d.state.step, d.state.step, d.state.previous_record,
-                        d.state.record,
-                        fmt::format("{} by the {} publisher: {}", publish::to_string(outcome->status),
-                                    context.publisher->kind(), outcome->detail));
+    return {};
 }
 
-/// A pending record: live yet? Then the step begins now.
+/// A pending record: live yet? Then the step begins now. With a desk that can ask the
+/// authoritative servers, live means every one of them serves it; otherwise what the resolver
+/// sees.
 Result<bool> check_live(Context& context, Domain& d, AdvanceResult& result, bool dry_run) {
+    publish::Desk* desk = desk_of(context, d.state.domain);
+    if (desk != nullptr && desk->checker != nullptr) {
+        const auto coverage = desk->checker->check(publish::Wanted{
+            .zone = "", .name = fmt::format("_dmarc.{}", d.state.domain), .values = {d.state.record}});
+        if (!coverage.all_serve) {
+            result.notes.push_back(coverage.detail);
+            return false;
+        }
+        if (auto entered = enter_step(context, d, result, dry_run, ", verified at every authoritative server"); !entered)
+            return std::unexpected(entered.error());
+        return true;
+    }
     if (context.resolver == nullptr) {
         result.notes.push_back("offline: whether the record is live was not checked");
         return false;
@@ -93,17 +173,7 @@ Result<bool> check_live(Context& context, Domain& d, AdvanceResult& result, bool
                                    : live.detail);
         return false;
     }
-    result.went_live = true;
-    d.state.entered_at = context.now;
-    d.state.updated_at = context.now;
-    const auto& step = d.rollout.plan.steps[*d.step];
-    d.state.reason = fmt::format("The record of step {} ({}) is live since {}.", step.name,
-                                 rollout::describe(step.shape), format_day(context.now));
-    if (dry_run) return true;
-    if (auto saved = detail::save(context, d.state, "live", d.state.step, d.state.step, d.state.previous_record,
-                                  d.state.record, d.state.reason);
-        !saved)
-        return std::unexpected(saved.error());
+    if (auto entered = enter_step(context, d, result, dry_run, ""); !entered) return std::unexpected(entered.error());
     return true;
 }
 
@@ -175,13 +245,18 @@ AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run)
         auto live = check_live(context, d, result, dry_run);
         if (!live) return fail_with(live.error());
         if (!*live) {
+            const bool held_before = d.state.held;
             if (!dry_run) {
                 if (auto published = publish_pending(context, d, result); !published) return fail_with(published.error());
             }
+            if (d.state.held && !held_before) return result;  // publishing found a conflict
             result.decision.action = rollout::Action::wait;
             const auto& step = d.rollout.plan.steps[*d.step];
-            result.decision.reason = fmt::format("Waiting for _dmarc.{} to show the record of step {} ({}).",
-                                                 d.state.domain, step.name, rollout::describe(step.shape));
+            result.decision.reason =
+                d.state.entered_at
+                    ? d.state.reason
+                    : fmt::format("Waiting for _dmarc.{} to show the record of step {} ({}).", d.state.domain,
+                                  step.name, rollout::describe(step.shape));
             return result;
         }
     }
@@ -198,7 +273,9 @@ AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run)
         case rollout::Action::advance:
         case rollout::Action::roll_back: {
             const bool rollback = decision.action == rollout::Action::roll_back;
+            const bool held_before = d.state.held;
             if (auto moved = move(context, d, decision, gathered->evidence, result); !moved) return fail_with(moved.error());
+            if (d.state.held && !held_before) return result;  // publishing found a conflict
             const auto& entered_step = plan.steps[decision.next_step];
             if (rollback || entered_step.milestone) {
                 tell(context, result, Notice{.event = rollback ? "rollback" : "milestone", .step = entered_step.name,
@@ -250,9 +327,22 @@ Result<std::vector<AdvanceResult>> advance(Context& context, const AdvanceOption
     } else {
         names = context.config.domains();
     }
+    // Changes a killed run left half-done are closed first, so each domain below is judged on
+    // what its zone really holds.
+    std::vector<publish::Applied> recovered;
+    if (!options.dry_run && context.desk_for) {
+        auto closed = publish::recover(context.store, context.desk_for, context.now);
+        if (!closed) return std::unexpected(closed.error());
+        recovered = std::move(*closed);
+    }
     std::vector<AdvanceResult> results;
     results.reserve(names.size());
-    for (const auto& name : names) results.push_back(judge_one(context, name, options.dry_run));
+    for (const auto& name : names) {
+        results.push_back(judge_one(context, name, options.dry_run));
+        for (const auto& r : recovered) {
+            if (r.change_id.starts_with(name + "/")) results.back().notes.push_back(r.detail);
+        }
+    }
     return results;
 }
 

@@ -22,6 +22,7 @@
 #include "config/config.hpp"
 #include "core/core.hpp"
 #include "dns/dns.hpp"
+#include "publish/apply.hpp"
 #include "publish/publish.hpp"
 #include "rollout/rollout.hpp"
 #include "store/store.hpp"
@@ -45,7 +46,10 @@ struct Context {
     const config::Config& config;
     store::Store& store;
     dns::Resolver* resolver = nullptr;        // null: offline (no live checks, no audit)
-    publish::Publisher* publisher = nullptr;  // null: nothing is published (status, plan)
+    /// The domain's publishing desk (its publisher, the authoritative checker, the audit log);
+    /// empty, or null for a domain: nothing is published (status, plan).
+    std::function<publish::Desk*(std::string_view domain)> desk_for;
+    publish::ApplyOptions apply_options;
     Timestamp now{};
     std::string actor = "rampart";
     /// Called for each notice a decision produces; its result is recorded, never fatal.
@@ -92,7 +96,7 @@ struct AdvanceResult {
     std::string step;             // after the decision
     std::string old_record;
     std::string new_record;       // "" when the record does not change
-    std::optional<publish::Outcome> published;
+    std::optional<publish::Applied> published;
     bool went_live = false;       // the step's record was seen live during this run
     std::vector<std::string> notes;  // live check, notification and publication notes
 };

@@ -56,13 +56,20 @@ Result<Domain> load(Context& context, std::string_view name, bool dry_run) {
                                        d.rollout.plan.generation);
     if (!record) return std::unexpected(record.error());
     const auto& first = d.rollout.plan.steps.front();
+    // What is live now is what the first change replaces (the compare-and-swap of an rfc2136
+    // publisher must name it exactly); unknown offline.
+    std::string live_now;
+    if (context.resolver != nullptr) {
+        const auto live = publish::live_record(*context.resolver, d.rollout.domain);
+        if (live.status == publish::Live::Status::one) live_now = live.record;
+    }
     d.state = store::RolloutState{
         .domain = d.rollout.domain,
         .client = d.rollout.client->name,
         .plan = d.rollout.plan.name,
         .step = first.name,
         .record = *record,
-        .previous_record = "",
+        .previous_record = live_now,
         .entered_at = std::nullopt,
         .decided_at = context.now,
         .state = resting_state(d.rollout.plan, 0),
@@ -76,7 +83,7 @@ Result<Domain> load(Context& context, std::string_view name, bool dry_run) {
     d.step = 0;
     d.enrolled_now = true;
     if (!dry_run) {
-        if (auto saved = save(context, d.state, "enrol", "", first.name, "", *record, d.state.reason); !saved)
+        if (auto saved = save(context, d.state, "enrol", "", first.name, live_now, *record, d.state.reason); !saved)
             return std::unexpected(saved.error());
     }
     return d;

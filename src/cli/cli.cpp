@@ -8,6 +8,7 @@
 
 #include "cli/check.hpp"
 #include "cli/config_check.hpp"
+#include "cli/dkim.hpp"
 #include "cli/export.hpp"
 #include "cli/fetch.hpp"
 #include "cli/options.hpp"
@@ -195,6 +196,9 @@ int run(int argc, char** argv, const Environment& env) {
     RolloutArgs rollout_args;
     const RolloutCommands rollout_cmds = add_rollout_commands(app, rollout_args);
 
+    DkimArgs dkim_args;
+    const DkimCommands dkim_cmds = add_dkim_commands(app, dkim_args);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -218,6 +222,7 @@ int run(int argc, char** argv, const Environment& env) {
     if (*export_cmd) return run_export(export_args, env);
     if (*digest_cmd) return run_digest(digest, env);
     if (int code = run_rollout(rollout_cmds, rollout_args, env); code >= 0) return code;
+    if (int code = run_dkim(dkim_cmds, dkim_args, env); code >= 0) return code;
     return exit_usage;
 }
 

@@ -2,6 +2,7 @@
 #include "cli/rollout.hpp"
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -11,7 +12,9 @@
 #include "autopilot/autopilot.hpp"
 #include "cli/options.hpp"
 #include "notify/notify.hpp"
+#include "cli/publishing.hpp"
 #include "publish/publish.hpp"
+#include "rotation/rotation.hpp"
 
 namespace rampart::cli {
 namespace {
@@ -34,7 +37,11 @@ struct Opened {
     config::Config config;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<dns::Resolver> resolver;
-    std::unique_ptr<publish::Publisher> publisher;
+    std::optional<dns::Server> dns_server;
+    std::filesystem::path outbox;
+    /// Each domain's publisher, checker and audit log; made by context_of, once this object has
+    /// its final address (Desks keeps a reference to `config`).
+    std::unique_ptr<Desks> desks;
     Timestamp now{};
 };
 
@@ -67,6 +74,7 @@ std::optional<Opened> open_all(const RolloutArgs& args, const Environment& env, 
         return std::nullopt;
     }
     out.store = std::move(*store);
+    std::optional<dns::Server> server;
     if (want_dns && !args.offline) {
         auto resolver = open_dns(args.dns, out.config, env);
         if (!resolver) {
@@ -74,11 +82,14 @@ std::optional<Opened> open_all(const RolloutArgs& args, const Environment& env, 
             return std::nullopt;
         }
         out.resolver = std::move(*resolver);
+        auto chosen = dns_server(args.dns, out.config);
+        if (chosen) server = *chosen;
     }
     const std::filesystem::path outbox =
         args.outbox.empty() ? (db.has_parent_path() ? db.parent_path() : std::filesystem::path(".")) / "outbox"
                             : std::filesystem::path(args.outbox);
-    out.publisher = std::make_unique<publish::ManualPublisher>(outbox);
+    out.dns_server = server;
+    out.outbox = outbox;
     return out;
 }
 
@@ -121,12 +132,13 @@ Result<void> tell_client(const config::Config& config, const autopilot::Notice& 
 }
 
 autopilot::Context context_of(Opened& o) {
+    if (!o.desks) o.desks = std::make_unique<Desks>(o.config, *o.store, o.resolver.get(), o.dns_server, o.outbox);
     const config::Config* config = &o.config;
     const Timestamp now = o.now;
     return autopilot::Context{.config = o.config,
                               .store = *o.store,
                               .resolver = o.resolver.get(),
-                              .publisher = o.publisher.get(),
+                              .desk_for = [desks = o.desks.get()](std::string_view domain) { return desks->desk(domain); },
                               .now = o.now,
                               .actor = "rampart",
                               .notify = [config, now](const autopilot::Notice& notice) {
@@ -221,15 +233,55 @@ int run_advance(const RolloutArgs& args, const Environment& env) {
                                       .dry_run = args.dry_run};
     auto results = autopilot::advance(context, options);
     if (!results) return usage_or_error(results.error(), env);
+    for (auto& r : *results) {
+        if (auto why = opened->desks->error(r.domain); !why.empty()) {
+            r.notes.push_back(fmt::format("nothing can be published: {}", why));
+            r.decision.action = rollout::Action::hold;
+        }
+    }
     bool attention = false;
     for (const auto& r : *results)
         attention = attention || r.decision.action == rollout::Action::hold ||
                     r.decision.action == rollout::Action::roll_back;
+
+    // DKIM key rotations ([client.dkim]): due ones start, unfinished ones move on.
+    std::vector<rotation::DomainOutcome> rotations;
+    if (!args.dry_run && !args.offline) {
+        rotation::Ports ports;
+        ports.apply.actor = "rampart advance";
+        auto moved = rotation::advance_all(
+            opened->config, *opened->store,
+            [desks = opened->desks.get()](std::string_view domain) { return desks->desk(domain); }, ports, opened->now);
+        if (!moved) return usage_or_error(moved.error(), env);
+        rotations = std::move(*moved);
+        std::erase_if(rotations, [](const rotation::DomainOutcome& o) { return !o.rotation && !o.error; });
+        for (const auto& o : rotations) attention = attention || o.error.has_value();
+    }
+
     if (args.json) {
         ordered_json domains = ordered_json::array();
         for (const auto& r : *results) domains.push_back(advance_json(r));
-        print_json(env.out, ordered_json{{"dry_run", args.dry_run}, {"domains", std::move(domains)}});
+        ordered_json rotated = ordered_json::array();
+        for (const auto& o : rotations)
+            rotated.push_back({{"domain", o.domain},
+                               {"started", o.started},
+                               {"stage", o.rotation ? ordered_json(o.rotation->stage) : ordered_json()},
+                               {"new_selector", o.rotation ? ordered_json(o.rotation->new_selector) : ordered_json()},
+                               {"moves", o.moves},
+                               {"error", o.error ? ordered_json(o.error->reason) : ordered_json()}});
+        print_json(env.out, ordered_json{{"dry_run", args.dry_run}, {"domains", std::move(domains)},
+                                         {"rotations", std::move(rotated)}});
     } else {
+        for (const auto& o : rotations) {
+            std::string line = fmt::format("{}: DKIM rotation {}{}\n", o.domain,
+                                           o.rotation ? fmt::format("to {} at {}", o.rotation->new_selector,
+                                                                    o.rotation->stage)
+                                                      : std::string("not moved"),
+                                           o.started ? " (started today)" : "");
+            for (const auto& m : o.moves) line += fmt::format("  {}\n", m);
+            if (o.error) line += fmt::format("  error: {}\n", o.error->reason);
+            std::fputs(line.c_str(), env.out);
+        }
         for (const auto& r : *results) {
             std::string line = fmt::format("{}: {} — {}\n", r.domain, rollout::to_string(r.decision.action),
                                            r.decision.reason);
@@ -357,6 +409,177 @@ int run_forecast(const RolloutArgs& args, const Environment& env) {
     return blocks_legitimate ? exit_attention : exit_ok;
 }
 
+/// What every answering authoritative server holds at `name`, when they agree on at most one
+/// record: the "old" side of a one-off change. Errc::conflict when they disagree.
+Result<std::string> agreed_record(const publish::Coverage& c) {
+    std::optional<std::vector<std::string>> agreed;
+    for (const auto& s : c.servers) {
+        if (s.status != "ok" && s.status != "nodata" && s.status != "nxdomain") continue;
+        if (!agreed) {
+            agreed = s.records;
+        } else if (*agreed != s.records) {
+            return fail(Errc::conflict, fmt::format("the authoritative servers disagree: {}", c.detail));
+        }
+    }
+    if (!agreed) return fail(Errc::io, fmt::format("no authoritative server answered: {}", c.detail));
+    if (agreed->size() > 1) return fail(Errc::conflict, "the name holds several TXT records");
+    return agreed->empty() ? std::string() : agreed->front();
+}
+
+ordered_json servers_json(const publish::Coverage& c) {
+    ordered_json list = ordered_json::array();
+    for (const auto& s : c.servers)
+        list.push_back({{"ns", s.ns},
+                        {"address", s.address},
+                        {"status", s.status},
+                        {"aa", s.aa},
+                        {"records", s.records},
+                        {"ttl", s.ttl},
+                        {"serves", s.serves}});
+    return list;
+}
+
+int run_publish(const RolloutArgs& args, const Environment& env) {
+    auto opened = open_all(args, env, true);
+    if (!opened) return exit_usage;
+    (void)context_of(*opened);
+    const std::string domain = ascii_lower(args.domain);
+    const auto* client = opened->config.client_of(domain);
+    if (client == nullptr) {
+        error_line(env, fmt::format("no [[client]] lists the domain {}", printable(domain)));
+        return exit_usage;
+    }
+    const Publishing* publishing = opened->desks->publishing(domain);
+    if (publishing == nullptr) {
+        error_line(env, opened->desks->error(domain));
+        return exit_usage;
+    }
+    const std::string name = fmt::format("_dmarc.{}", domain);
+    std::string old_record;
+    if (publishing->checker) {
+        const auto now = publishing->checker->check(publish::Wanted{.zone = "", .name = name, .values = {}});
+        auto agreed = agreed_record(now);
+        if (!agreed && agreed.error().code == Errc::io) {
+            error_line(env, agreed.error().reason);
+            return exit_attention;
+        }
+        // Disagreement or several records: apply() refuses with the servers' answers in the log.
+        old_record = agreed ? *agreed : std::string();
+    } else if (auto state = opened->store->rollout_state(domain); state && *state) {
+        old_record = (*state)->record;  // offline: what the rollout believes is live
+    }
+    publish::Change change{.domain = domain,
+                           .name = name,
+                           .old_record = old_record,
+                           .new_record = args.record,
+                           .client = client->name,
+                           .reason = args.reason,
+                           .at = opened->now};
+    auto applied = publish::apply(*publishing->desk, change, publishing->apply_options("rampart publish", args.dry_run));
+    if (!applied) return usage_or_error(applied.error(), env);
+    const auto& a = *applied;
+    using S = publish::Applied::Status;
+    const bool ok = a.status == S::live || a.status == S::queued || a.status == S::dry_run;
+    if (args.json) {
+        std::vector<std::string> files;
+        for (const auto& f : a.files) files.push_back(f.string());
+        print_json(env.out, ordered_json{{"domain", domain},
+                                         {"name", name},
+                                         {"status", publish::to_string(a.status)},
+                                         {"change_id", a.change_id},
+                                         {"old_record", old_record},
+                                         {"new_record", args.record},
+                                         {"detail", a.detail},
+                                         {"files", files},
+                                         {"servers", servers_json(a.coverage)}});
+    } else {
+        std::string out = fmt::format("{}: {} — {}\n", name, publish::to_string(a.status), a.detail);
+        out += fmt::format("  was: {}\n  now: {}\n", old_record.empty() ? "(nothing)" : old_record, args.record);
+        for (const auto& s : a.coverage.servers)
+            out += fmt::format("  {} {}: {}{}\n", s.ns, s.address, s.status,
+                               s.records.empty() ? std::string() : fmt::format(" \"{}\"", printable(s.records.front())));
+        for (const auto& f : a.files) out += fmt::format("  wrote {}\n", f.string());
+        if (!a.change_id.empty()) out += fmt::format("  audit log: rampart history {}\n", domain);
+        std::fputs(out.c_str(), env.out);
+    }
+    return ok ? exit_ok : exit_attention;
+}
+
+int run_history(const RolloutArgs& args, const Environment& env) {
+    auto opened = open_all(args, env, false);
+    if (!opened) return exit_usage;
+    const std::string domain = ascii_lower(args.domain);
+    auto log = opened->store->publish_log(domain);
+    if (!log) return usage_or_error(log.error(), env);
+    auto rollout = opened->store->rollout_history(domain);
+    if (!rollout) return usage_or_error(rollout.error(), env);
+    if (log->empty() && rollout->empty() && opened->config.client_of(domain) == nullptr) {
+        error_line(env, fmt::format("no [[client]] lists the domain {} and nothing was ever recorded for it",
+                                    printable(domain)));
+        return exit_usage;
+    }
+    // Entries grouped by change, in the order the changes began.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const store::PublishEvent*>> changes;
+    for (const auto& e : *log) {
+        auto& list = changes[e.change_id];
+        if (list.empty()) order.push_back(e.change_id);
+        list.push_back(&e);
+    }
+    if (args.json) {
+        ordered_json list = ordered_json::array();
+        for (const auto& id : order) {
+            const auto& entries = changes[id];
+            const auto& first = *entries.front();
+            ordered_json stages = ordered_json::array();
+            for (const auto* e : entries)
+                stages.push_back({{"at", format_timestamp(e->at)},
+                                  {"stage", e->stage},
+                                  {"detail", e->detail},
+                                  {"evidence", ordered_json::parse(e->evidence, nullptr, false)}});
+            list.push_back({{"change_id", id},
+                            {"name", first.name},
+                            {"actor", first.actor},
+                            {"publisher", first.publisher},
+                            {"old_record", first.old_record},
+                            {"new_record", first.new_record},
+                            {"reason", first.reason},
+                            {"result", entries.back()->stage},
+                            {"at", format_timestamp(first.at)},
+                            {"stages", stages}});
+        }
+        ordered_json steps = ordered_json::array();
+        for (const auto& e : *rollout)
+            steps.push_back({{"at", format_timestamp(e.at)},
+                             {"actor", e.actor},
+                             {"action", e.action},
+                             {"from_step", e.from_step},
+                             {"to_step", e.to_step},
+                             {"old_record", e.old_record},
+                             {"new_record", e.new_record},
+                             {"reason", e.reason}});
+        print_json(env.out, ordered_json{{"domain", domain}, {"changes", list}, {"rollout", steps}});
+        return exit_ok;
+    }
+    std::string out = fmt::format("DNS changes of {} ({}):\n", domain, order.size());
+    for (const auto& id : order) {
+        const auto& entries = changes[id];
+        const auto& first = *entries.front();
+        out += fmt::format("\n{}  {}  {} by {} ({})\n", format_timestamp(first.at), entries.back()->stage, first.name,
+                           first.actor, first.publisher);
+        out += fmt::format("  was: {}\n  now: {}\n  why: {}\n", first.old_record.empty() ? "(nothing)" : first.old_record,
+                           first.new_record.empty() ? "(removed)" : first.new_record, first.reason);
+        for (const auto* e : entries) out += fmt::format("  - {:<11} {}\n", e->stage, e->detail);
+    }
+    out += fmt::format("\nRollout history ({} entries):\n", rollout->size());
+    for (const auto& e : *rollout)
+        out += fmt::format("{}  {:<9} {}{}  {}\n", format_day(e.at), e.action, e.to_step,
+                           e.from_step != e.to_step && !e.from_step.empty() ? fmt::format(" (from {})", e.from_step) : "",
+                           e.reason);
+    std::fputs(out.c_str(), env.out);
+    return exit_ok;
+}
+
 }  // namespace
 
 RolloutCommands add_rollout_commands(CLI::App& app, RolloutArgs& args) {
@@ -398,6 +621,19 @@ RolloutCommands add_rollout_commands(CLI::App& app, RolloutArgs& args) {
     c.forecast->add_option("--to", args.step, "The step to forecast (default: the next one)");
     c.forecast->add_option("--since", args.since, "Window start: YYYY-MM-DD or Nd")->capture_default_str();
     add_common(*c.forecast, args);
+
+    c.publish = app.add_subcommand("publish", "Change _dmarc.DOMAIN once, through the domain's publisher");
+    c.publish->add_option("domain", args.domain, "Domain")->required();
+    c.publish->add_option("--record", args.record, "The new DMARC record ('v=DMARC1; p=none; ...')")->required();
+    c.publish->add_option("--reason", args.reason, "Why (recorded in the audit log)")->required();
+    c.publish->add_flag("--dry-run", args.dry_run, "Lint and look; send nothing");
+    c.publish->add_option("--outbox", args.outbox, "Where the manual publisher writes changes");
+    add_dns_option(*c.publish, args.dns);
+    add_common(*c.publish, args);
+
+    c.history = app.add_subcommand("history", "The audit log of a domain's DNS changes and its rollout");
+    c.history->add_option("domain", args.domain, "Domain")->required();
+    add_common(*c.history, args);
     return c;
 }
 
@@ -407,6 +643,8 @@ int run_rollout(const RolloutCommands& commands, const RolloutArgs& args, const 
     if (*commands.hold || *commands.resume || *commands.set) return run_manual(commands, args, env);
     if (*commands.plan) return run_plan(args, env);
     if (*commands.forecast) return run_forecast(args, env);
+    if (*commands.publish) return run_publish(args, env);
+    if (*commands.history) return run_history(args, env);
     return -1;
 }
 

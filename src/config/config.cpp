@@ -266,6 +266,14 @@ public:
                 if (!v) return std::unexpected(std::move(v.error()));
                 if (!c.webhook) c.webhook.emplace();
                 c.webhook->token_file = std::move(*v);
+            } else if (name == "publisher") {
+                auto v = detail::publisher(*this, node, "client");
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.publisher = std::move(*v);
+            } else if (name == "dkim") {
+                auto v = detail::dkim_rotation(*this, node);
+                if (!v) return std::unexpected(std::move(v.error()));
+                c.dkim = std::move(*v);
             } else if (name == "reviewed_sources") {
                 auto v = strings(node, name, [](std::string text) -> Result<std::string> { return text; });
                 if (!v) return std::unexpected(std::move(v.error()));
@@ -290,7 +298,7 @@ public:
                 return error(key.source(),
                              fmt::format("unknown key '{}' in [[client]] (known: name, contact, "
                                          "domains, plan, target, rua, ruf, webhook, webhook_token_file, "
-                                         "reviewed_sources, [[client.sender]], [[client.override]])",
+                                         "reviewed_sources, [client.publisher], [client.dkim], [[client.sender]], [[client.override]])",
                                          printable(name)));
             }
         }

@@ -127,11 +127,42 @@ struct SenderConfig {
     Location provider_where;  // the provider value (for catalogue errors found later)
 };
 
+/// [client.publisher] (or [[client.override]] publisher): how the client's DNS changes reach
+/// its zones.
+struct PublisherConfig {
+    std::string kind = "manual";                 // "manual" | "rfc2136"
+    std::optional<std::string> server;           // HOST[:PORT] of the primary; default: SOA MNAME
+    std::optional<std::string> zone;             // default: found from the SOA
+    std::optional<std::filesystem::path> tsig_key_file;  // BIND key-file format, mode 0600
+    std::optional<std::filesystem::path> outbox;         // manual: where changes are written
+    std::chrono::seconds verify_deadline{300};   // how long the authoritative servers get
+    Location where;
+};
+
+/// [client.dkim]: the client's DKIM signing key and its rotation.
+struct DkimRotationConfig {
+    std::string selector;                         // the selector signing now (before any rotation)
+    std::optional<std::filesystem::path> key_file;  // its private key (mode 0600)
+    std::string selector_prefix = "s";            // new selectors: prefix + YYYYMM (+ a letter)
+    std::filesystem::path key_dir;                // where new private keys are written
+    std::string algorithm = "rsa";                // "rsa" | "ed25519"
+    unsigned bits = 2048;
+    std::optional<int> rotate_every_days;         // schedule: start a rotation this often
+    int grace_days = 7;                           // old key stays published after the switch
+    int revoked_days = 7;                         // old key published revoked (p=) before removal
+    std::string signer = "opendkim";              // "opendkim" | "command"
+    std::optional<std::filesystem::path> key_table, signing_table;  // OpenDKIM refile tables
+    std::vector<std::string> command;             // argv run to switch (signer = "command") or
+                                                  // after writing the tables (reload)
+    Location where;
+};
+
 /// One domain of a client on its own plan or target ([[client.override]]).
 struct DomainOverride {
     std::string domain;
     std::optional<std::string> plan;
     std::optional<rollout::Target> target;
+    std::optional<PublisherConfig> publisher;
     Location where;
 };
 
@@ -148,6 +179,8 @@ struct ClientConfig {
     /// Unknown sources the operator looked at and accepts (they no longer hold the rollout):
     /// sender names as `rampart senders` prints them ("unknown: 198.51.100.0/24") or addresses.
     std::vector<std::string> reviewed_sources;
+    std::optional<PublisherConfig> publisher;  // [client.publisher]; absent: manual
+    std::optional<DkimRotationConfig> dkim;     // [client.dkim]
     Location where;  // the [[client]] table
 };
 
@@ -188,6 +221,9 @@ struct Config {
     /// The plan, target and destinations of a configured domain; Errc::not_found when no client
     /// lists it. Plan names were checked at parse time, so a listed domain always resolves.
     [[nodiscard]] Result<DomainRollout> rollout_for(std::string_view domain) const;
+    /// The publisher of a configured domain: its override's, else its client's, else manual
+    /// (a default PublisherConfig). Errc::not_found when no client lists the domain.
+    [[nodiscard]] Result<PublisherConfig> publisher_for(std::string_view domain) const;
     /// Every configured domain, client by client, in file order.
     [[nodiscard]] std::vector<std::string> domains() const;
 };

@@ -2,6 +2,7 @@
 // in errors, typed values, paths relative to the file). Not part of the public interface.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -112,6 +113,11 @@ protected:
 [[nodiscard]] Result<DomainOverride> domain_override(const TomlReader& r, const toml::table& table);
 /// [notify] with its [notify.smtp] table.
 [[nodiscard]] Result<std::optional<notify::SmtpSettings>> notify_section(const TomlReader& r, const toml::node& node);
+/// [client.publisher] or an override's publisher table (publisher_config.cpp); `where` names
+/// the section in messages ("client", "client.override").
+[[nodiscard]] Result<PublisherConfig> publisher(const TomlReader& r, const toml::node& node, std::string_view where);
+/// [client.dkim] (dkim_config.cpp).
+[[nodiscard]] Result<DkimRotationConfig> dkim_rotation(const TomlReader& r, const toml::node& node);
 /// Every plan a client, override or [defaults] names exists; overrides name the client's domains.
 [[nodiscard]] Result<void> check_rollout(const Config& config);
 

@@ -318,9 +318,14 @@ Result<DomainOverride> domain_override(const TomlReader& r, const toml::table& t
             auto v = target(r, value, k);
             if (!v) return std::unexpected(v.error());
             o.target = *v;
+        } else if (k == "publisher") {
+            auto v = publisher(r, value, "client.override");
+            if (!v) return std::unexpected(v.error());
+            o.publisher = std::move(*v);
         } else {
             return r.error(key.source(),
-                           fmt::format("unknown key '{}' in [[client.override]] (known: domain, plan, target)",
+                           fmt::format("unknown key '{}' in [[client.override]] (known: domain, plan, target, "
+                                       "publisher)",
                                        printable(k)));
         }
     }

@@ -74,6 +74,7 @@ std::string_view to_string(Outcome::Status status) noexcept {
         case Outcome::Status::queued: return "queued";
         case Outcome::Status::conflict: return "conflict";
         case Outcome::Status::failed: return "failed";
+        case Outcome::Status::uncertain: return "uncertain";
     }
     return "failed";
 }

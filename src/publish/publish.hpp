@@ -38,10 +38,12 @@ struct Outcome {
         published,  // the change was sent to the zone (it may still take time to be served)
         queued,     // written for an operator to apply (manual publisher)
         conflict,   // the zone holds something else than old_record: nothing was changed
-        failed,     // not sent; `detail` says why
+        failed,     // not applied; `detail` says why
+        uncertain,  // sent, but no trustworthy reply came back: the zone may or may not have it
     };
     Status status = Status::failed;
     std::string detail;                       // one sentence
+    std::string evidence;                     // JSON: where it went, what the server answered
     std::vector<std::filesystem::path> files;  // what was written (manual publisher)
 };
 [[nodiscard]] std::string_view to_string(Outcome::Status status) noexcept;  // "published", ...

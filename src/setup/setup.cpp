@@ -654,16 +654,6 @@ std::optional<Refusal> selector_in_use(dns::Resolver* resolver, const std::strin
     return std::nullopt;
 }
 
-Result<std::string> key_record(const KeyPair& pair) {
-    auto type = pair.spec.algorithm == KeyAlgorithm::rsa ? dkim::KeyType::rsa : dkim::KeyType::ed25519;
-    auto record = dkim::format_key_record(type, pair.public_key);
-    if (!record) return record;
-    auto back = dkim::parse_key_record(*record);
-    if (!back || !back->usable())
-        return fail(Errc::io, "the generated DKIM key record does not read back as a usable key");
-    return record;
-}
-
 void note_dkim(const DkimPlan& dkim, const std::string& domain, Plan& plan) {
     plan.notes.push_back(fmt::format(
         "DKIM: sign with selector {} and d={}, using the private key in {}{}. The key record is "
@@ -747,9 +737,19 @@ std::string SpfPlan::breakdown() const {
     return fmt::format("{} = {} of {}", out, lookups, max_lookups);
 }
 
-std::string dated_selector(Timestamp now) {
+std::string dated_selector(Timestamp now, std::string_view prefix) {
     std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(now)};
-    return fmt::format("s{:04}{:02}", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()));
+    return fmt::format("{}{:04}{:02}", prefix, static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()));
+}
+
+Result<std::string> key_record(const KeyPair& pair) {
+    auto type = pair.spec.algorithm == KeyAlgorithm::rsa ? dkim::KeyType::rsa : dkim::KeyType::ed25519;
+    auto record = dkim::format_key_record(type, pair.public_key);
+    if (!record) return record;
+    auto back = dkim::parse_key_record(*record);
+    if (!back || !back->usable())
+        return fail(Errc::io, "the generated DKIM key record does not read back as a usable key");
+    return record;
 }
 
 std::string key_file_name(std::string_view domain, std::string_view selector) {

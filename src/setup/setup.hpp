@@ -231,8 +231,11 @@ struct World {
     const catalogue::Catalogue* catalogue = nullptr;  // nullptr: catalogue::builtin()
 };
 
-/// "s" + YYYYMM of `now` (UTC): "s202611".
-[[nodiscard]] std::string dated_selector(Timestamp now);
+/// `prefix` + YYYYMM of `now` (UTC): "s202611" with the default prefix.
+[[nodiscard]] std::string dated_selector(Timestamp now, std::string_view prefix = "s");
+/// The key record of a generated pair ("v=DKIM1; k=rsa; p=<base64>"), read back with
+/// dkim::parse_key_record to prove a verifier could use it. Errc::io when it does not.
+[[nodiscard]] Result<std::string> key_record(const KeyPair& pair);
 /// "<domain>.<selector>.key"
 [[nodiscard]] std::string key_file_name(std::string_view domain, std::string_view selector);
 

@@ -248,6 +248,47 @@ struct RolloutEvent {
     std::string evidence;          // JSON: the gates and figures the decision used
 };
 
+// ---- publishing -------------------------------------------------------------------------
+
+/// One entry of the DNS change audit log. A change is a sequence of entries sharing
+/// `change_id`: an `intent` written before anything is sent (so a run killed mid-change finds
+/// it), then what happened: sent, verified, conflict, refused, failed, rolled_back, queued,
+/// dry_run, resolved (the next run found out what was live). Appended, never rewritten.
+struct PublishEvent {
+    std::int64_t id = 0;           // assigned by the store
+    std::string change_id;         // "<domain>/<unix seconds>/<random>"
+    std::string domain;            // the domain whose configuration chose the publisher
+    std::string name;              // the owner name changed ("_dmarc.acme.example")
+    Timestamp at{};
+    std::string actor;             // "rampart advance", "rampart publish", "rampart dkim rotate"
+    std::string publisher;         // "rfc2136", "manual"
+    std::string stage;             // intent, sent, verified, conflict, refused, failed, ...
+    std::string old_record, new_record;  // "" for none
+    std::string reason;            // why the change is made, one sentence
+    std::string detail;            // what happened, one sentence
+    std::string evidence;          // JSON: server answers, RCODEs, lint findings
+};
+
+/// One DKIM key rotation of a domain: where it stands. One row per rotation, replaced at each
+/// stage; every stage change also goes to the publish log or the rollout history.
+struct DkimRotation {
+    std::string domain;
+    std::string id;                // "<domain>/<new selector>"
+    std::string stage;             // see rotation/rotation.hpp
+    std::string old_selector;      // "" when the domain had no key Rampart knew of
+    std::string new_selector;
+    std::string old_record, new_record;  // the key records' TXT text
+    std::uint32_t old_ttl = 0;     // the old key record's TTL when the rotation began
+    std::string key_file;          // the new private key's path (mode 0600)
+    std::string old_key_file;
+    Timestamp started_at{};
+    Timestamp stage_since{};       // when the current stage began
+    Timestamp next_at{};           // the earliest moment the next stage may run
+    std::string detail;            // the last thing that happened, one sentence
+    bool finished = false;         // done or abandoned
+    friend bool operator==(const DkimRotation&, const DkimRotation&) = default;
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -341,6 +382,35 @@ public:
     }
     /// The domain's history, oldest first.
     [[nodiscard]] virtual Result<std::vector<RolloutEvent>> rollout_history(std::string_view /*domain*/) {
+        return unsupported();
+    }
+
+    // ---- publishing --------------------------------------------------------------------------
+
+    /// Appends one audit-log entry, durable when this returns. event.id is ignored.
+    [[nodiscard]] virtual Result<void> append_publish_event(const PublishEvent& /*event*/) {
+        return unsupported();
+    }
+    /// The audit log of `domain` (every entry whose domain it is), oldest first.
+    [[nodiscard]] virtual Result<std::vector<PublishEvent>> publish_log(std::string_view /*domain*/) {
+        return unsupported();
+    }
+    /// The last entry of each change whose last entry is `intent` or `sent`: changes a run
+    /// started and did not finish. Oldest first.
+    [[nodiscard]] virtual Result<std::vector<PublishEvent>> unfinished_changes() {
+        return unsupported();
+    }
+
+    /// The unfinished rotation of `domain`, if any.
+    [[nodiscard]] virtual Result<std::optional<DkimRotation>> current_rotation(std::string_view /*domain*/) {
+        return unsupported();
+    }
+    /// Every rotation of `domain`, oldest first (finished ones too).
+    [[nodiscard]] virtual Result<std::vector<DkimRotation>> rotations(std::string_view /*domain*/) {
+        return unsupported();
+    }
+    /// Inserts or replaces the rotation (by id), durable when this returns.
+    [[nodiscard]] virtual Result<void> put_rotation(const DkimRotation& /*rotation*/) {
         return unsupported();
     }
 

@@ -78,6 +78,7 @@ public:
                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(outbox_);
         publisher_ = std::make_unique<publish::ManualPublisher>(outbox_);
+        desk_ = std::make_unique<publish::Desk>(publish::Desk{*publisher_, nullptr, *store_});
         today_ = start_day;
     }
     ~Simulation() { std::filesystem::remove_all(outbox_); }
@@ -89,7 +90,7 @@ public:
         return Context{.config = config_,
                        .store = *store_,
                        .resolver = resolver_.get(),
-                       .publisher = publisher_.get(),
+                       .desk_for = [this](std::string_view) { return desk_.get(); },
                        .now = Timestamp(today_) + std::chrono::hours(6),
                        .actor = "scenario",
                        .notify = [this](const Notice& n) -> Result<void> {
@@ -233,6 +234,8 @@ private:
     std::unique_ptr<dns::ZoneResolver> resolver_;
     std::filesystem::path outbox_;
     std::unique_ptr<publish::ManualPublisher> publisher_;
+    // No authoritative checker: the scenario's resolver is the zone, read by the live check.
+    std::unique_ptr<publish::Desk> desk_;
     std::map<std::string, std::string> live_;
     rollout::Day today_;
 };

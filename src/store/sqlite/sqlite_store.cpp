@@ -217,6 +217,49 @@ BEGIN SELECT RAISE(ABORT, 'the rollout history is never rewritten'); END;
 CREATE TRIGGER rollout_history_not_deleted BEFORE DELETE ON rollout_history
 BEGIN SELECT RAISE(ABORT, 'the rollout history is never rewritten'); END;
 )sql"},
+    // Publishing: the DNS change audit log (appended to, never rewritten, like the rollout
+    // history) and the DKIM key rotations (one row per rotation, replaced at each stage).
+    {5, R"sql(
+CREATE TABLE publish_log (
+    id INTEGER PRIMARY KEY,
+    change_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    name TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    publisher TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    old_record TEXT NOT NULL,
+    new_record TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    evidence TEXT NOT NULL             -- JSON
+);
+CREATE INDEX publish_log_domain ON publish_log (domain, id);
+CREATE INDEX publish_log_change ON publish_log (change_id, id);
+CREATE TRIGGER publish_log_kept BEFORE UPDATE ON publish_log
+BEGIN SELECT RAISE(ABORT, 'the publish log is never rewritten'); END;
+CREATE TRIGGER publish_log_not_deleted BEFORE DELETE ON publish_log
+BEGIN SELECT RAISE(ABORT, 'the publish log is never rewritten'); END;
+CREATE TABLE dkim_rotations (
+    id TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    old_selector TEXT NOT NULL,
+    new_selector TEXT NOT NULL,
+    old_record TEXT NOT NULL,
+    new_record TEXT NOT NULL,
+    old_ttl INTEGER NOT NULL,
+    key_file TEXT NOT NULL,
+    old_key_file TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    stage_since INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    finished INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX dkim_rotations_domain ON dkim_rotations (domain, started_at);
+)sql"},
 };
 
 struct DbDeleter {
@@ -1318,6 +1361,160 @@ public:
             return written;
         }
         if (auto r = release_.exec("ending a rollout change"); !r) return r;
+        return flush();
+    }
+
+    // ---- publishing --------------------------------------------------------------------------
+
+    static constexpr std::string_view publish_columns =
+        "id, change_id, domain, name, at, actor, publisher, stage, old_record, new_record, reason, detail, "
+        "evidence";
+
+    static PublishEvent publish_row(Stmt& s) {
+        return PublishEvent{.id = s.col_int(0),
+                            .change_id = s.col_text(1),
+                            .domain = s.col_text(2),
+                            .name = s.col_text(3),
+                            .at = seconds_at(s.col_int(4)),
+                            .actor = s.col_text(5),
+                            .publisher = s.col_text(6),
+                            .stage = s.col_text(7),
+                            .old_record = s.col_text(8),
+                            .new_record = s.col_text(9),
+                            .reason = s.col_text(10),
+                            .detail = s.col_text(11),
+                            .evidence = s.col_text(12)};
+    }
+
+    Result<std::vector<PublishEvent>> publish_rows(std::string_view sql, std::string_view bind,
+                                                   std::string_view what) {
+        auto s = Stmt::prepare(db_.get(), sql);
+        if (!s) return std::unexpected(s.error());
+        if (!bind.empty()) s->text(1, bind);
+        std::vector<PublishEvent> out;
+        for (;;) {
+            auto row = s->step(what);
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(publish_row(*s));
+        }
+        return out;
+    }
+
+    Result<void> append_publish_event(const PublishEvent& e) override {
+        RAMPART_ASSERT(!writing_);
+        auto s = Stmt::prepare(db_.get(),
+                               "INSERT INTO publish_log (change_id, domain, name, at, actor, publisher, stage, "
+                               "old_record, new_record, reason, detail, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                               "?7, ?8, ?9, ?10, ?11, ?12)");
+        if (!s) return std::unexpected(s.error());
+        s->text(1, e.change_id)
+            .text(2, e.domain)
+            .text(3, e.name)
+            .integer(4, e.at.time_since_epoch().count())
+            .text(5, e.actor)
+            .text(6, e.publisher)
+            .text(7, e.stage)
+            .text(8, e.old_record)
+            .text(9, e.new_record)
+            .text(10, e.reason)
+            .text(11, e.detail)
+            .text(12, e.evidence);
+        if (auto r = open_batch(); !r) return r;
+        if (auto r = s->exec("appending to the publish log"); !r) {
+            discard_report();
+            return r;
+        }
+        // Durable before the caller sends anything: the log is how a killed run is recovered.
+        return flush();
+    }
+
+    Result<std::vector<PublishEvent>> publish_log(std::string_view domain) override {
+        return publish_rows(fmt::format("SELECT {} FROM publish_log WHERE domain = ?1 ORDER BY id", publish_columns),
+                            domain, "reading the publish log");
+    }
+
+    Result<std::vector<PublishEvent>> unfinished_changes() override {
+        return publish_rows(
+            fmt::format("SELECT {} FROM publish_log WHERE id IN (SELECT MAX(id) FROM publish_log GROUP BY change_id) "
+                        "AND stage IN ('intent', 'sent') ORDER BY id",
+                        publish_columns),
+            "", "reading unfinished changes");
+    }
+
+    static constexpr std::string_view rotation_columns =
+        "id, domain, stage, old_selector, new_selector, old_record, new_record, old_ttl, key_file, old_key_file, "
+        "started_at, stage_since, next_at, detail, finished";
+
+    static DkimRotation rotation_row(Stmt& s) {
+        return DkimRotation{.domain = s.col_text(1),
+                            .id = s.col_text(0),
+                            .stage = s.col_text(2),
+                            .old_selector = s.col_text(3),
+                            .new_selector = s.col_text(4),
+                            .old_record = s.col_text(5),
+                            .new_record = s.col_text(6),
+                            .old_ttl = static_cast<std::uint32_t>(s.col_int(7)),
+                            .key_file = s.col_text(8),
+                            .old_key_file = s.col_text(9),
+                            .started_at = seconds_at(s.col_int(10)),
+                            .stage_since = seconds_at(s.col_int(11)),
+                            .next_at = seconds_at(s.col_int(12)),
+                            .detail = s.col_text(13),
+                            .finished = s.col_int(14) != 0};
+    }
+
+    Result<std::vector<DkimRotation>> rotations(std::string_view domain) override {
+        auto s = Stmt::prepare(db_.get(), fmt::format("SELECT {} FROM dkim_rotations WHERE domain = ?1 "
+                                                      "ORDER BY started_at, id",
+                                                      rotation_columns));
+        if (!s) return std::unexpected(s.error());
+        s->text(1, domain);
+        std::vector<DkimRotation> out;
+        for (;;) {
+            auto row = s->step("reading DKIM rotations");
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(rotation_row(*s));
+        }
+        return out;
+    }
+
+    Result<std::optional<DkimRotation>> current_rotation(std::string_view domain) override {
+        auto all = rotations(domain);
+        if (!all) return std::unexpected(all.error());
+        for (auto it = all->rbegin(); it != all->rend(); ++it) {
+            if (!it->finished) return std::optional<DkimRotation>(std::move(*it));
+        }
+        return std::optional<DkimRotation>();
+    }
+
+    Result<void> put_rotation(const DkimRotation& r) override {
+        RAMPART_ASSERT(!writing_);
+        auto s = Stmt::prepare(db_.get(), fmt::format("INSERT OR REPLACE INTO dkim_rotations ({}) VALUES (?1, ?2, "
+                                                      "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                                      rotation_columns));
+        if (!s) return std::unexpected(s.error());
+        s->text(1, r.id)
+            .text(2, r.domain)
+            .text(3, r.stage)
+            .text(4, r.old_selector)
+            .text(5, r.new_selector)
+            .text(6, r.old_record)
+            .text(7, r.new_record)
+            .integer(8, r.old_ttl)
+            .text(9, r.key_file)
+            .text(10, r.old_key_file)
+            .integer(11, r.started_at.time_since_epoch().count())
+            .integer(12, r.stage_since.time_since_epoch().count())
+            .integer(13, r.next_at.time_since_epoch().count())
+            .text(14, r.detail)
+            .integer(15, r.finished ? 1 : 0);
+        if (auto x = open_batch(); !x) return x;
+        if (auto x = s->exec("storing a DKIM rotation"); !x) {
+            discard_report();
+            return x;
+        }
         return flush();
     }
 

@@ -753,6 +753,7 @@ TEST_F(RollupTest, Migration3FillsTheRollupsFromReportsAlreadyStored) {
     raw_sql(
         "DROP TABLE source_days; DROP TABLE selector_days; DROP TABLE source_identities; "
         "DROP TABLE provider_networks; DROP TABLE rollout_domains; DROP TABLE rollout_history; "
+        "DROP TABLE publish_log; DROP TABLE dkim_rotations; "
         "DELETE FROM schema_migrations WHERE version >= 3;");
     open();
     EXPECT_EQ(count_rows("schema_migrations"), sqlite_schema_version());
@@ -797,6 +798,7 @@ TEST_F(RollupTest, AFailedBackfillLeavesTheDatabaseAtVersion2) {
     raw_sql(
         "DROP TABLE source_days; DROP TABLE selector_days; DROP TABLE source_identities; "
         "DROP TABLE provider_networks; DROP TABLE rollout_domains; DROP TABLE rollout_history; "
+        "DROP TABLE publish_log; DROP TABLE dkim_rotations; "
         "DELETE FROM schema_migrations WHERE version >= 3; "
         "UPDATE auth_results SET result = 'bogus';");
     auto reopened = open_sqlite(path_);
