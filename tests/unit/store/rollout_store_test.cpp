@@ -146,6 +146,60 @@ TEST_F(RolloutStoreTest, HistoryIsNeverRewritten) {
     EXPECT_EQ((*history)[0].reason, "every check passed");
 }
 
+TEST_F(RolloutStoreTest, ThePublishLogIsAppendedDurablyAndNeverRewritten) {
+    PublishEvent e{.id = 0, .change_id = "a.example/10/00ff", .domain = "a.example", .name = "_dmarc.a.example",
+                   .at = at(10), .actor = "rampart advance", .publisher = "rfc2136", .stage = "intent",
+                   .old_record = "v=DMARC1; p=none", .new_record = "v=DMARC1; p=quarantine", .reason = "step",
+                   .detail = "", .evidence = "{}"};
+    ASSERT_TRUE(store_->append_publish_event(e));
+    e.stage = "sent";
+    ASSERT_TRUE(store_->append_publish_event(e));
+    auto other = e;
+    other.change_id = "a.example/11/0100";
+    other.stage = "intent";
+    ASSERT_TRUE(store_->append_publish_event(other));
+    other.stage = "verified";
+    ASSERT_TRUE(store_->append_publish_event(other));
+    store_.reset();  // durable without any flush from the caller
+    EXPECT_NE(raw_sql("UPDATE publish_log SET stage = 'verified'").find("never rewritten"), std::string::npos);
+    EXPECT_NE(raw_sql("DELETE FROM publish_log").find("never rewritten"), std::string::npos);
+    open();
+    auto log = store_->publish_log("a.example");
+    ASSERT_TRUE(log);
+    ASSERT_EQ(log->size(), 4U);
+    EXPECT_EQ((*log)[1].stage, "sent");
+    EXPECT_EQ((*log)[1].old_record, "v=DMARC1; p=none");
+    auto open_changes = store_->unfinished_changes();
+    ASSERT_TRUE(open_changes);
+    ASSERT_EQ(open_changes->size(), 1U) << "only the change whose last entry is sent";
+    EXPECT_EQ((*open_changes)[0].change_id, "a.example/10/00ff");
+    EXPECT_TRUE(store_->publish_log("b.example")->empty());
+}
+
+TEST_F(RolloutStoreTest, RotationsAreReplacedByIdAndTheUnfinishedOneIsFound) {
+    DkimRotation r{.domain = "a.example", .id = "a.example/s202612", .stage = "publishing", .old_selector = "s202605",
+                   .new_selector = "s202612", .old_record = "v=DKIM1; p=A", .new_record = "v=DKIM1; p=B",
+                   .old_ttl = 3600, .key_file = "/keys/a.pem", .old_key_file = "/keys/old.pem",
+                   .started_at = at(100), .stage_since = at(100), .next_at = at(100), .detail = "", .finished = false};
+    ASSERT_TRUE(store_->put_rotation(r));
+    r.stage = "waiting";
+    r.next_at = at(3700);
+    ASSERT_TRUE(store_->put_rotation(r));
+    store_.reset();
+    open();
+    auto all = store_->rotations("a.example");
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 1U);
+    EXPECT_EQ((*all)[0], r);
+    auto current = store_->current_rotation("a.example");
+    ASSERT_TRUE(current && *current);
+    EXPECT_EQ((*current)->stage, "waiting");
+    r.finished = true;
+    r.stage = "done";
+    ASSERT_TRUE(store_->put_rotation(r));
+    EXPECT_FALSE(*store_->current_rotation("a.example"));
+}
+
 TEST_F(RolloutStoreTest, AFailedHistoryWriteLeavesTheStateAsItWas) {
     ASSERT_TRUE(store_->record_rollout(monitoring("a.example"), event("a.example", "enrol", 10)));
     store_.reset();
