@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <map>
 #include <typeinfo>
 #include <utility>
 
@@ -524,8 +525,19 @@ private:
         return false;
     }
 
-    /// %{p} (§7.3): the validated name, preferring <domain>, then a subdomain of it.
+    /// %{p} (§7.3): the validated name, preferring <domain>, then a subdomain of it. Worked
+    /// out once per <domain> in an evaluation: a record may say %{p} any number of times, and
+    /// each time would otherwise cost a PTR and up to ten address look-ups that §4.6.4's
+    /// counters do not see (found by fuzz_spf_record: 400 queries from one record).
     std::string validated_name() {
+        if (auto it = validated_names_.find(context_.domain); it != validated_names_.end()) return it->second;
+        auto name = look_up_validated_name();
+        validated_names_.emplace(context_.domain, name);
+        return name;
+    }
+    std::map<std::string, std::string, std::less<>> validated_names_;
+
+    std::string look_up_validated_name() {
         const auto answer = query(dns::reverse_name(context_.ip), RrType::ptr);
         if (!answer->ok()) return {};
         std::string first_valid;
