@@ -150,7 +150,7 @@ Error transfer_error(CURLcode rc, long reply_code, const std::string& reply,
 bool set_envelope(CURL* h, const std::string& from, std::span<const std::string> recipients,
                   detail::CurlList& rcpt) {
     for (const auto& r : recipients)
-        if (!detail::append(rcpt, "<" + envelope_address(r) + ">")) return false;
+        if (!detail::append(rcpt, fmt::format("<{}>", envelope_address(r)))) return false;
     return curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str()) == CURLE_OK &&
            curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt.get()) == CURLE_OK;
 }
@@ -187,7 +187,8 @@ Result<void> SmtpChannel::deliver(const Notification& n, std::span<const std::st
     Reply reply;
     Upload upload{message};
     detail::CurlList rcpt;
-    auto from = "<" + envelope_address(settings_.from) + ">";
+    // fmt::format rather than "<" + ...: g++ 12 at -O3 reports a false -Wrestrict on the latter.
+    auto from = fmt::format("<{}>", envelope_address(settings_.from));
     // smtp:// upgrades with STARTTLS or fails; smtps:// is TLS from the first byte.
     long use_ssl = settings_.starttls || is_smtps(settings_.url) ? CURLUSESSL_ALL : CURLUSESSL_NONE;
     bool ok = detail::set_common(h.get(), settings_.url, "smtp,smtps", settings_.ca_file,
