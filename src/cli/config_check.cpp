@@ -59,6 +59,47 @@ bool is_spf_record(std::string_view text) {
 }
 
 /// What one include's TXT answer says: nullopt when it holds exactly one SPF record.
+/// A secret's file (TSIG key, webhook token, SMTP password, DKIM private key): there, a
+/// regular file, and readable by its owner only. Only its mode is looked at, never its content.
+void check_secret_file(const std::filesystem::path& path, std::string_view what, const Location& where,
+                       std::vector<Problem>& out) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        out.push_back(Problem{.where = where, .message = fmt::format("{} {} does not exist", what, path.string())});
+        return;
+    }
+    if (!std::filesystem::is_regular_file(status)) {
+        out.push_back(Problem{.where = where, .message = fmt::format("{} {} is not a file", what, path.string())});
+        return;
+    }
+    using std::filesystem::perms;
+    if ((status.permissions() & (perms::group_all | perms::others_all)) != perms::none)
+        out.push_back(Problem{.where = where,
+                              .message = fmt::format("{} {} can be read or written by others than its owner; "
+                                                     "Rampart refuses it: chmod 600 {}",
+                                                     what, path.string(), path.string())});
+}
+
+void check_secrets(const config::Config& c, std::vector<Problem>& out) {
+    for (const auto& client : c.clients) {
+        auto publisher = [&](const std::optional<config::PublisherConfig>& p) {
+            if (p && p->tsig_key_file) check_secret_file(*p->tsig_key_file, "the TSIG key file", p->where, out);
+        };
+        publisher(client.publisher);
+        for (const auto& o : client.overrides) publisher(o.publisher);
+        if (client.webhook && client.webhook->token_file)
+            check_secret_file(*client.webhook->token_file, "the webhook token file", client.where, out);
+        if (client.dkim && client.dkim->key_file)
+            check_secret_file(*client.dkim->key_file, "the DKIM private key", client.dkim->where, out);
+    }
+    for (const auto& m : c.mailboxes) {
+        if (m.password_file) check_secret_file(*m.password_file, "the mailbox password file", m.where, out);
+    }
+    if (c.smtp && c.smtp->password_file)
+        check_secret_file(*c.smtp->password_file, "the SMTP password file", Location{.source = c.path.string()}, out);
+}
+
 std::optional<Problem> include_problem(std::string_view name, const dns::Answer& answer) {
     auto broken = [&](std::string why) {
         return Problem{.message = fmt::format("include {} does not resolve: {}", name, why)};
@@ -203,6 +244,7 @@ int run_config_check(const ConfigCheckArgs& args, const Environment& env) {
 
     auto problems = config::check_inventory(c, provider_domains);
     check_providers(c, problems);
+    check_secrets(c, problems);
     if (auto r = check_includes(c, args, env, problems); !r) {
         error_line(env, r.error().describe());
         return exit_usage;

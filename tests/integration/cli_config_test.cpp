@@ -208,6 +208,38 @@ TEST_F(ConfigCli, ErrorsExitOneWithTheirPositions) {
     EXPECT_LT(r.out.find(":19:1:"), r.out.find(":21:7:"));
 }
 
+TEST_F(ConfigCli, SecretFilesMustExistAndBeTheOwnersAlone) {
+    write("acme.tsig", "key \"rampart-acme\" { algorithm hmac-sha256; secret \"c2VjcmV0LXRzaWcta2V5LWZvci10ZXN0cw==\"; };\n");
+    fs::permissions(dir_ / "acme.tsig", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                            fs::perms::others_read);
+    write("rampart.toml", R"([[client]]
+name = "acme"
+domains = ["acme.example"]
+[client.publisher]
+kind = "rfc2136"
+tsig_key_file = "acme.tsig"
+
+[[client]]
+name = "globex"
+domains = ["globex.example"]
+[client.publisher]
+kind = "rfc2136"
+tsig_key_file = "missing.tsig"
+)");
+    auto r = config_check("");
+    EXPECT_EQ(r.status, 1) << r.out;
+    EXPECT_NE(r.out.find("rampart.toml:4:1: error: the TSIG key file "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("chmod 600"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("missing.tsig does not exist"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("c2VjcmV0"), std::string::npos) << "the secret is never shown";
+
+    fs::permissions(dir_ / "acme.tsig", fs::perms::owner_read | fs::perms::owner_write);
+    write("missing.tsig", "");
+    fs::permissions(dir_ / "missing.tsig", fs::perms::owner_read | fs::perms::owner_write);
+    r = config_check("");
+    EXPECT_EQ(r.status, 0) << r.out;
+}
+
 TEST_F(ConfigCli, JsonShape) {
     write("rampart.toml", broken);
     auto r = config_check("--json");
