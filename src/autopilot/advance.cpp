@@ -34,14 +34,29 @@ std::string evidence_json(const rollout::Evidence& e, const rollout::Decision& d
 /// Was `record` already handed to the publisher (so it is not published twice)? Only a
 /// publication that reached the zone or an operator's outbox counts: a refused or failed one is
 /// tried again at the next tick.
-Result<bool> already_published(store::Store& store, std::string_view domain, std::string_view record) {
-    auto history = store.rollout_history(domain);
-    if (!history) return std::unexpected(history.error());
-    for (auto it = history->rbegin(); it != history->rend(); ++it) {
+bool already_published(const std::vector<store::RolloutEvent>& history, std::string_view record) {
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
         if (it->new_record != record) return false;  // the record changed after the last publication
         if (it->action == "publish") return true;
     }
     return false;
+}
+
+/// The record the first change replaces, for a domain none of whose records Rampart has yet
+/// seen live: what every answering authoritative server serves now (Rampart has no belief of
+/// its own about the zone yet — it may have been enrolled by a command that asked no DNS).
+/// nullopt when they disagree or hold several: apply() then refuses or reports the conflict.
+std::optional<std::string> found_in_zone(publish::Desk& desk, std::string_view name) {
+    if (desk.checker == nullptr) return std::nullopt;
+    const auto now = desk.checker->check(publish::Wanted{.zone = "", .name = std::string(name), .values = {}});
+    std::optional<std::vector<std::string>> agreed;
+    for (const auto& s : now.servers) {
+        if (s.status != "ok" && s.status != "nodata" && s.status != "nxdomain") continue;
+        if (agreed && *agreed != s.records) return std::nullopt;
+        agreed = s.records;
+    }
+    if (!agreed || agreed->size() > 1) return std::nullopt;
+    return agreed->empty() ? std::string() : agreed->front();
 }
 
 publish::Desk* desk_of(Context& context, std::string_view domain) {
@@ -101,12 +116,21 @@ Result<void> publish_pending(Context& context, Domain& d, AdvanceResult& result)
         result.notes.push_back(fmt::format("held ({}): nothing is published until `rampart resume`", d.state.hold_reason));
         return {};
     }
-    auto done = already_published(context.store, d.state.domain, d.state.record);
-    if (!done) return std::unexpected(done.error());
-    if (*done) return {};
+    auto history = context.store.rollout_history(d.state.domain);
+    if (!history) return std::unexpected(history.error());
+    if (already_published(*history, d.state.record)) return {};
+    const std::string name = fmt::format("_dmarc.{}", d.state.domain);
+    std::string believed_live = d.state.previous_record;
+    const bool seen_live_before =
+        std::any_of(history->begin(), history->end(), [](const store::RolloutEvent& e) { return e.action == "live"; });
+    if (!seen_live_before) {
+        if (auto found = found_in_zone(*desk, name)) believed_live = *found;
+    }
+    result.old_record = believed_live;
+    result.new_record = d.state.record;
     publish::Change change{.domain = d.state.domain,
-                           .name = fmt::format("_dmarc.{}", d.state.domain),
-                           .old_record = d.state.previous_record,
+                           .name = name,
+                           .old_record = believed_live,
                            .new_record = d.state.record,
                            .client = d.state.client,
                            .reason = d.state.reason,
@@ -250,6 +274,15 @@ AdvanceResult judge_one(Context& context, const std::string& name, bool dry_run)
                 if (auto published = publish_pending(context, d, result); !published) return fail_with(published.error());
             }
             if (d.state.held && !held_before) return result;  // publishing found a conflict
+            if (d.state.held) {
+                // Still held (by hand, or by an earlier conflict or rollback): it needs a look,
+                // as rollout::decide says of a held domain whose step has begun.
+                result.decision.action = rollout::Action::hold;
+                result.decision.gates.push_back({"hold", false, d.state.hold_reason});
+                result.decision.reason = fmt::format(
+                    "Held by hand: {}.", d.state.hold_reason.empty() ? "no reason given" : d.state.hold_reason);
+                return result;
+            }
             result.decision.action = rollout::Action::wait;
             const auto& step = d.rollout.plan.steps[*d.step];
             result.decision.reason =

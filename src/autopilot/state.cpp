@@ -189,7 +189,10 @@ Result<DomainStatus> set_step(Context& context, std::string_view domain, std::st
     const std::string from = d->state.step;
     const std::string old_record = d->state.record;
     d->state.step = plan.steps[*index].name;
-    d->state.previous_record = old_record;
+    // What is live stays the believed-live record: the current step's record replaces it only
+    // once it was seen live (otherwise the next compare-and-swap would name a record the zone
+    // never held).
+    if (d->state.entered_at) d->state.previous_record = old_record;
     d->state.record = *record;
     d->state.entered_at = publish::same_record(old_record, *record) ? d->state.entered_at : std::nullopt;
     d->state.decided_at = context.now;
