@@ -48,15 +48,10 @@ bool already_published(const std::vector<store::RolloutEvent>& history, std::str
 /// nullopt when they disagree or hold several: apply() then refuses or reports the conflict.
 std::optional<std::string> found_in_zone(publish::Desk& desk, std::string_view name) {
     if (desk.checker == nullptr) return std::nullopt;
-    const auto now = desk.checker->check(publish::Wanted{.zone = "", .name = std::string(name), .values = {}});
-    std::optional<std::vector<std::string>> agreed;
-    for (const auto& s : now.servers) {
-        if (s.status != "ok" && s.status != "nodata" && s.status != "nxdomain") continue;
-        if (agreed && *agreed != s.records) return std::nullopt;
-        agreed = s.records;
-    }
-    if (!agreed || agreed->size() > 1) return std::nullopt;
-    return agreed->empty() ? std::string() : agreed->front();
+    auto agreed = publish::agreed_record(
+        desk.checker->check(publish::Wanted{.zone = "", .name = std::string(name), .values = {}}));
+    if (!agreed) return std::nullopt;
+    return *agreed;
 }
 
 publish::Desk* desk_of(Context& context, std::string_view domain) {

@@ -409,23 +409,6 @@ int run_forecast(const RolloutArgs& args, const Environment& env) {
     return blocks_legitimate ? exit_attention : exit_ok;
 }
 
-/// What every answering authoritative server holds at `name`, when they agree on at most one
-/// record: the "old" side of a one-off change. Errc::conflict when they disagree.
-Result<std::string> agreed_record(const publish::Coverage& c) {
-    std::optional<std::vector<std::string>> agreed;
-    for (const auto& s : c.servers) {
-        if (s.status != "ok" && s.status != "nodata" && s.status != "nxdomain") continue;
-        if (!agreed) {
-            agreed = s.records;
-        } else if (*agreed != s.records) {
-            return fail(Errc::conflict, fmt::format("the authoritative servers disagree: {}", c.detail));
-        }
-    }
-    if (!agreed) return fail(Errc::io, fmt::format("no authoritative server answered: {}", c.detail));
-    if (agreed->size() > 1) return fail(Errc::conflict, "the name holds several TXT records");
-    return agreed->empty() ? std::string() : agreed->front();
-}
-
 ordered_json servers_json(const publish::Coverage& c) {
     ordered_json list = ordered_json::array();
     for (const auto& s : c.servers)
@@ -458,7 +441,7 @@ int run_publish(const RolloutArgs& args, const Environment& env) {
     std::string old_record;
     if (publishing->checker) {
         const auto now = publishing->checker->check(publish::Wanted{.zone = "", .name = name, .values = {}});
-        auto agreed = agreed_record(now);
+        auto agreed = publish::agreed_record(now);
         if (!agreed && agreed.error().code == Errc::io) {
             error_line(env, agreed.error().reason);
             return exit_attention;

@@ -50,6 +50,21 @@ std::string Coverage::to_json() const {
     return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+Result<std::string> agreed_record(const Coverage& coverage) {
+    std::optional<std::vector<std::string>> agreed;
+    for (const auto& s : coverage.servers) {
+        if (s.status != "ok" && s.status != "nodata" && s.status != "nxdomain") continue;
+        if (!agreed) {
+            agreed = s.records;
+        } else if (*agreed != s.records) {
+            return fail(Errc::conflict, fmt::format("the authoritative servers disagree: {}", coverage.detail));
+        }
+    }
+    if (!agreed) return fail(Errc::io, fmt::format("no authoritative server answered: {}", coverage.detail));
+    if (agreed->size() > 1) return fail(Errc::conflict, "the name holds several TXT records");
+    return agreed->empty() ? std::string() : agreed->front();
+}
+
 Result<ZoneApex> find_zone(dns::Resolver& resolver, std::string_view name) {
     auto normal = dns::normalize_name(name);
     if (!normal) return std::unexpected(normal.error());

@@ -53,6 +53,11 @@ struct Wanted {
     std::vector<std::string> values;  // empty: the name must hold no TXT record
 };
 
+/// What every answering authoritative server serves at the name, when they agree on at most
+/// one record ("" for none): the record a change replaces when Rampart has no belief of its
+/// own. Errc::conflict when they disagree or the name holds several; Errc::io when none answered.
+[[nodiscard]] Result<std::string> agreed_record(const Coverage& coverage);
+
 /// Asks the authoritative servers. Injected so the rollout and rotation logic can be tested
 /// without a network.
 class AuthorityChecker {
