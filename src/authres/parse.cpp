@@ -101,7 +101,12 @@ public:
             if (peek() != '@') return quoted;
             const std::size_t at = pos_;
             if (!bare_run()) return error_at(at, "expected a domain after \"@\"");
-            return std::string(text_.substr(start, pos_ - start));
+            // As written, but unfolded: the CR and LF of folding inside the quotes go, as
+            // quoted_string() drops them (else format, which writes controls as spaces, would
+            // not read back the same; found by fuzz_authres).
+            std::string written(text_.substr(start, pos_ - start));
+            std::erase_if(written, [](char c) { return c == '\r' || c == '\n'; });
+            return written;
         }
         if (!bare_run()) return error(fmt::format("expected {}", what));
         return std::string(text_.substr(start, pos_ - start));
