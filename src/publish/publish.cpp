@@ -1,8 +1,10 @@
 #include "publish/publish.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -23,36 +25,6 @@ std::string fqdn(std::string_view name) {
     return out;
 }
 
-/// Writes `text` to `path` whole: a temporary file in the same folder, flushed, then renamed.
-Result<void> write_whole(const std::filesystem::path& path, std::string_view text) {
-    const std::filesystem::path temporary = path.string() + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fail(Errc::io, fmt::format("cannot write {}: {}", temporary.string(), std::strerror(errno)));
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd);
-            std::filesystem::remove(temporary);
-            return fail(Errc::io, fmt::format("cannot write {}: {}", temporary.string(), std::strerror(err)));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    const bool closed = ::close(fd) == 0;
-    std::error_code ec;
-    if (synced && closed) std::filesystem::rename(temporary, path, ec);
-    if (!synced || !closed || ec) {
-        std::filesystem::remove(temporary);
-        return fail(Errc::io, fmt::format("cannot write {}: {}", path.string(),
-                                          ec ? ec.message() : std::string(std::strerror(errno))));
-    }
-    return {};
-}
-
 std::string comment(std::string_view text) {
     std::string out;
     std::size_t from = 0;
@@ -67,6 +39,62 @@ std::string comment(std::string_view text) {
 }
 
 }  // namespace
+
+namespace {
+std::unexpected<Error> io_error(std::string_view what, const std::filesystem::path& path, int err) {
+    return fail(Errc::io, fmt::format("cannot {} {}: {}", what, path.string(), std::strerror(err)));
+}
+}  // namespace
+
+Result<void> write_whole(const std::filesystem::path& path, std::string_view text) {
+    static std::atomic<unsigned> counter{0};
+    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    struct stat old {};
+    const bool existed = ::stat(path.c_str(), &old) == 0;
+    const auto temp = dir / fmt::format(".{}.rampart-{}-{}.tmp", path.filename().string(),
+                                        ::getpid(), counter.fetch_add(1));
+    int fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return io_error("create", temp, errno);
+    auto abandon = [&](std::string_view what, int err) {
+        ::close(fd);
+        ::unlink(temp.c_str());
+        return io_error(what, temp, err);
+    };
+    // The table keeps its owner and mode (OpenDKIM may run as its own user and refuse a table
+    // others can write); a new one is 0644.
+    if (::fchmod(fd, existed ? (old.st_mode & 07777) : 0644) != 0)
+        return abandon("set the mode of", errno);
+    if (existed && ::geteuid() == 0 && ::fchown(fd, old.st_uid, old.st_gid) != 0)
+        return abandon("set the owner of", errno);
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        auto n = ::write(fd, rest.data(), rest.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return abandon("write", errno);
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::fsync(fd) != 0) return abandon("flush", errno);
+    if (::close(fd) != 0) {
+        int err = errno;
+        ::unlink(temp.c_str());
+        return io_error("close", temp, err);
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(temp.c_str());
+        return io_error("replace", path, err);
+    }
+    // The rename is durable once the folder is.
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return io_error("open", dir, errno);
+    int synced = ::fsync(dfd);
+    int err = errno;
+    ::close(dfd);
+    if (synced != 0) return io_error("flush", dir, err);
+    return {};
+}
 
 std::string_view to_string(Outcome::Status status) noexcept {
     switch (status) {

@@ -69,6 +69,12 @@ private:
     std::filesystem::path outbox_;
 };
 
+/// Replaces `path` whole: a temporary file beside it (the old file's mode and owner, else
+/// 0644), written, fsync'ed and renamed over it, then the folder fsync'ed, so a reader sees the
+/// old file or the new one, never half. Errc::io naming the step that failed. Used for the
+/// outbox and for the signer tables of a DKIM rotation.
+[[nodiscard]] Result<void> write_whole(const std::filesystem::path& path, std::string_view text);
+
 /// `text` as master-file character-strings: split at 255 octets, each quoted, '"' and '\'
 /// escaped, non-printable octets as \DDD.
 [[nodiscard]] std::string quoted_txt(std::string_view text);

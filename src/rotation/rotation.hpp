@@ -108,9 +108,8 @@ private:
 /// such line was, else at the end) when no line has that pattern.
 [[nodiscard]] std::string rewrite_signing_table(std::string_view text, std::string_view domain,
                                                 std::string_view selector);
-/// Replaces `path` whole: a temporary file beside it (the old file's mode, else 0644), written,
-/// fsync'ed and renamed over it, then the folder fsync'ed. Errc::io naming the step that failed.
-[[nodiscard]] Result<void> write_whole(const std::filesystem::path& path, std::string_view text);
+/// Tables are replaced whole by publish::write_whole (the old file's mode and owner kept).
+using publish::write_whole;
 
 // ---------------------------------------------------------------------------------------------
 // The rotation

@@ -159,56 +159,6 @@ std::string rewrite_signing_table(std::string_view text, std::string_view domain
     return join(out);
 }
 
-Result<void> write_whole(const std::filesystem::path& path, std::string_view text) {
-    static std::atomic<unsigned> counter{0};
-    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    struct stat old {};
-    const bool existed = ::stat(path.c_str(), &old) == 0;
-    const auto temp = dir / fmt::format(".{}.rampart-{}-{}.tmp", path.filename().string(),
-                                        ::getpid(), counter.fetch_add(1));
-    int fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return io_error("create", temp, errno);
-    auto abandon = [&](std::string_view what, int err) {
-        ::close(fd);
-        ::unlink(temp.c_str());
-        return io_error(what, temp, err);
-    };
-    // The table keeps its owner and mode (OpenDKIM may run as its own user and refuse a table
-    // others can write); a new one is 0644.
-    if (::fchmod(fd, existed ? (old.st_mode & 07777) : 0644) != 0)
-        return abandon("set the mode of", errno);
-    if (existed && ::geteuid() == 0 && ::fchown(fd, old.st_uid, old.st_gid) != 0)
-        return abandon("set the owner of", errno);
-    std::string_view rest = text;
-    while (!rest.empty()) {
-        auto n = ::write(fd, rest.data(), rest.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return abandon("write", errno);
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    if (::fsync(fd) != 0) return abandon("flush", errno);
-    if (::close(fd) != 0) {
-        int err = errno;
-        ::unlink(temp.c_str());
-        return io_error("close", temp, err);
-    }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(temp.c_str());
-        return io_error("replace", path, err);
-    }
-    // The rename is durable once the folder is.
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return io_error("open", dir, errno);
-    int synced = ::fsync(dfd);
-    int err = errno;
-    ::close(dfd);
-    if (synced != 0) return io_error("flush", dir, err);
-    return {};
-}
-
 Result<int> run_command(const Command& command) {
     if (command.argv.empty()) return fail(Errc::malformed, "the command is empty");
     std::vector<std::string> env;
